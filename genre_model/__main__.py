@@ -1,0 +1,92 @@
+"""Command line: ``python -m genre_model predict FILE [FILE...]``.
+
+Exit status: 0 when every file was classified, 1 when any file failed (its error is printed on
+stderr and the other files still run), 2 for a usage error or a model that cannot be loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .audio import DEFAULT_MAX_SECONDS, SUPPORTED_HINT
+from .errors import AudioError, CheckpointError
+from .predict import AGGREGATES, Classifier, Prediction
+
+
+def _positive(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {value}")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m genre_model", description="Music-genre classification (10 GTZAN genres).")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("predict", help="classify audio files", description=f"Classify audio files ({SUPPORTED_HINT}).")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--model", default="default", help="a model name in weights/ or a model directory (default: default)")
+    p.add_argument("--chunk", type=_positive, help="chunk length in seconds (default: the model's, 3 s)")
+    p.add_argument("--hop", type=_positive, help="hop between chunk starts in seconds (default: the model's, 1.5 s)")
+    p.add_argument("--aggregate", choices=AGGREGATES, default="mean",
+                   help="clip verdict by mean chunk probability or by majority vote of chunks (default: mean)")
+    p.add_argument("--max-minutes", type=_positive, default=DEFAULT_MAX_SECONDS / 60, help="refuse longer files (default: 20)")
+    p.add_argument("--device", help="torch device, e.g. cpu or cuda (default: cuda if available)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per file (JSON Lines)")
+    sub.add_parser("models", help="list the models in weights/")
+    return parser
+
+
+def format_human(path: str, pred: Prediction, aggregate: str) -> str:
+    verdict, score = pred.top_k(1, aggregate)[0]
+    how = "mean probability" if aggregate == "mean" else "majority vote"
+    lines = [f"{path}: {verdict} ({score:.0%}, {how} over {len(pred.starts)} chunks of {pred.duration:.1f} s audio)"]
+    lines.append("  top 3: " + " | ".join(f"{g} {s:.0%}" for g, s in pred.top_k(3, aggregate)))
+    if pred.is_unsure(aggregate):
+        lines.append("  note: the model is unsure (low confidence); treat the verdict as a guess")
+    if pred.is_unfamiliar():
+        lines.append("  note: this audio is unlike the training music (speech, noise or an unusual recording?)")
+    lines.extend(f"  warning: {w}" for w in pred.warnings)
+    lines.append(f"  {'start':>7} {'end':>7}  {'genre':<10} {'p':>5}")
+    for s, e, g, p in zip(pred.starts, pred.ends, pred.chunk_genres, pred.probabilities.max(axis=1)):
+        lines.append(f"  {s:7.2f} {e:7.2f}  {g:<10} {p:5.2f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "models":
+        from .checkpoint import available_models, read_info, resolve_model_dir
+        for name in available_models():
+            info = read_info(resolve_model_dir(name))
+            acc = info.metrics.get("accuracy_clean")
+            print(f"{name}\t{info.arch}\t{len(info.labels)} genres" + (f"\tout-of-fold accuracy {acc:.3f}" if acc else ""))
+        return 0
+    if args.chunk and args.hop and args.hop > args.chunk:
+        print("error: --hop must not be longer than --chunk (audio between chunks would be skipped)", file=sys.stderr)
+        return 2
+    try:
+        clf = Classifier(args.model, device=args.device)
+    except CheckpointError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    failed = 0
+    for path in args.files:
+        try:
+            clip = clf.load(path, max_seconds=args.max_minutes * 60)
+            pred = clf.predict(clip, chunk_seconds=args.chunk, hop_seconds=args.hop)
+        except AudioError as exc:
+            print(f"error: {path}: {exc.message}", file=sys.stderr)
+            failed += 1
+            continue
+        if args.json:
+            print(json.dumps({"file": path, **pred.to_dict(args.aggregate)}), flush=True)
+        else:
+            print(format_human(path, pred, args.aggregate), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""One checkpoint format: ``<model dir>/model.safetensors`` holding the weights, with the
+metadata (architecture, labels, feature and chunk parameters, metrics, training-data
+fingerprint, code version) as JSON in the safetensors header.
+
+safetensors stores raw tensors only, so loading never executes code from the file (unlike a
+pickled ``torch.save``). Writes go to a temporary file that is renamed into place, so a killed
+process never leaves half a checkpoint behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from . import __version__
+from .errors import CheckpointError
+from .features import MelParams
+from .models import ARCHITECTURES, build
+
+WEIGHTS_FILE = "model.safetensors"
+FORMAT_VERSION = 1
+_META_KEY = "genre_model"
+WEIGHTS_ROOT = Path(__file__).resolve().parent.parent / "weights"
+
+# Input settings an architecture was built for; a checkpoint that claims others is refused.
+_REQUIRED_FEATURES = {
+    "musicnn-head": MelParams(),
+}
+
+
+@dataclass
+class ModelInfo:
+    """Everything a checkpoint says about itself besides the tensors."""
+
+    arch: str
+    arch_params: dict
+    labels: list[str]
+    features: dict
+    chunk_seconds: float = 3.0
+    hop_seconds: float = 1.5
+    metrics: dict = field(default_factory=dict)
+    training_data: dict = field(default_factory=dict)
+    description: str = ""
+    licences: list[str] = field(default_factory=list)
+    code_version: str = __version__
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def mel_params(self) -> MelParams:
+        return MelParams.from_dict(self.features)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelInfo":
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def resolve_model_dir(name_or_dir: str | os.PathLike) -> Path:
+    """A model directory from a name in ``weights/`` or a path."""
+    path = Path(name_or_dir)
+    if (path / WEIGHTS_FILE).is_file() or path.suffix == ".safetensors":
+        return path if path.is_dir() else path.parent
+    candidate = WEIGHTS_ROOT / str(name_or_dir)
+    if (candidate / WEIGHTS_FILE).is_file():
+        return candidate
+    names = ", ".join(available_models()) or "none"
+    raise CheckpointError(f"No model named {str(name_or_dir)!r}: expected {candidate / WEIGHTS_FILE} "
+                          f"or a directory containing {WEIGHTS_FILE}. Models in weights/: {names}.")
+
+
+def available_models(root: Path = WEIGHTS_ROOT) -> list[str]:
+    """Names of the model directories under ``root`` (``default`` first)."""
+    names = sorted(p.parent.name for p in root.glob(f"*/{WEIGHTS_FILE}"))
+    return sorted(names, key=lambda n: n != "default")
+
+
+def save_checkpoint(model: nn.Module, info: ModelInfo, directory: str | os.PathLike) -> Path:
+    """Write ``model``'s weights and ``info`` to ``directory/model.safetensors`` atomically."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".model-", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata={_META_KEY: json.dumps(info.to_dict())})
+        target = directory / WEIGHTS_FILE
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+def read_info(directory: str | os.PathLike) -> ModelInfo:
+    """The metadata of a checkpoint, without building the model."""
+    path = Path(directory) / WEIGHTS_FILE
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            raw = (f.metadata() or {}).get(_META_KEY)
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path} is not a readable safetensors file ({exc}).") from None
+    if raw is None:
+        raise CheckpointError(f"{path} has no genre_model metadata; it was not written by save_checkpoint.")
+    try:
+        info = ModelInfo.from_dict(json.loads(raw))
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise CheckpointError(f"{path} has unreadable metadata ({exc}).") from None
+    if info.format_version > FORMAT_VERSION:
+        raise CheckpointError(f"{path} uses checkpoint format {info.format_version}; this code reads up to "
+                              f"{FORMAT_VERSION}. Update the project.")
+    return info
+
+
+def load_checkpoint(directory: str | os.PathLike, *, device: str | torch.device = "cpu") -> tuple[nn.Module, ModelInfo]:
+    """Build the model a checkpoint describes and load its weights (eval mode, on ``device``).
+
+    Refuses, with :class:`CheckpointError`, a checkpoint whose architecture is unknown, whose
+    labels or feature settings contradict the architecture, or whose tensors do not match it.
+    """
+    directory = Path(directory)
+    info = read_info(directory)
+    path = directory / WEIGHTS_FILE
+    if info.arch not in ARCHITECTURES:
+        raise CheckpointError(f"{path}: unknown architecture {info.arch!r} (known: {', '.join(sorted(ARCHITECTURES))}).")
+    required = _REQUIRED_FEATURES.get(info.arch)
+    try:
+        mel = info.mel_params
+    except TypeError as exc:
+        raise CheckpointError(f"{path}: bad feature parameters ({exc}).") from None
+    if required is not None and mel != required:
+        raise CheckpointError(f"{path}: architecture {info.arch} needs features {required.to_dict()}, "
+                              f"but the metadata says {info.features}.")
+    try:
+        model = build(info.arch, info.arch_params)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: cannot build {info.arch} from {info.arch_params} ({exc}).") from None
+    with safe_open(str(path), framework="pt") as f:
+        state = {k: f.get_tensor(k) for k in f.keys()}
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
+    if missing or unexpected or wrong:
+        detail = "; ".join(part for part in (
+            f"missing {missing[:5]}" if missing else "",
+            f"unexpected {unexpected[:5]}" if unexpected else "",
+            f"wrong shape {[(k, tuple(state[k].shape), tuple(expected[k].shape)) for k in wrong[:5]]}" if wrong else "",
+        ) if part)
+        raise CheckpointError(f"{path}: the weights do not match architecture {info.arch}: {detail}.")
+    model.load_state_dict(state)
+    n_out = _n_outputs(model)
+    if n_out is not None and n_out != len(info.labels):
+        raise CheckpointError(f"{path}: the model has {n_out} outputs but the metadata lists {len(info.labels)} labels.")
+    return model.to(device).eval(), info
+
+
+def _n_outputs(model: nn.Module) -> int | None:
+    head = getattr(model, "head", None)
+    linear = getattr(head, "linear", None)
+    return linear.out_features if isinstance(linear, nn.Linear) else None

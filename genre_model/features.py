@@ -1,0 +1,109 @@
+"""Features, computed one way for the app, the CLI and training.
+
+The log-mel front end is implemented with torch (STFT) and numpy (filterbank) and reproduces
+``librosa.feature.melspectrogram`` (Slaney mel scale and norm, periodic Hann window, centred
+frames with zero padding) -- the test suite checks that against librosa. We do not call librosa
+here because importing it JIT-compiles numba code, which would cost a classroom's first click
+about 20 seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class MelParams:
+    """Log-mel settings. Defaults are musicnn's: 16 kHz, 512-point FFT, hop 256, 96 bands."""
+
+    sample_rate: int = 16000
+    n_fft: int = 512
+    hop_length: int = 256
+    n_mels: int = 96
+    fmin: float = 0.0
+    fmax: float | None = None
+    # "log10_10000": log10(10000 * power + 1), musicnn's compression;
+    # "db": 10 * log10(max(power, 1e-10)), the usual decibel scale.
+    compression: str = "log10_10000"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "MelParams":
+        return cls(**data)
+
+    def n_frames(self, n_samples: int) -> int:
+        """Frames a centred STFT gives for ``n_samples`` samples."""
+        return 1 + n_samples // self.hop_length
+
+
+def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale: linear below 1 kHz, logarithmic above."""
+    hz = np.asanyarray(hz, dtype=np.float64)
+    f_sp, min_log_hz = 200.0 / 3, 1000.0
+    min_log_mel, logstep = min_log_hz / f_sp, np.log(6.4) / 27.0
+    return np.where(hz >= min_log_hz, min_log_mel + np.log(np.maximum(hz, 1e-10) / min_log_hz) / logstep, hz / f_sp)
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    mel = np.asanyarray(mel, dtype=np.float64)
+    f_sp, min_log_hz = 200.0 / 3, 1000.0
+    min_log_mel, logstep = min_log_hz / f_sp, np.log(6.4) / 27.0
+    return np.where(mel >= min_log_mel, min_log_hz * np.exp(logstep * (mel - min_log_mel)), f_sp * mel)
+
+
+def mel_band_frequencies(params: MelParams) -> np.ndarray:
+    """Centre frequency in Hz of each mel band: ``np.ndarray [shape=(n_mels,)]``."""
+    fmax = params.fmax if params.fmax is not None else params.sample_rate / 2
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(params.fmin), _hz_to_mel(fmax), params.n_mels + 2))
+    return edges[1:-1]
+
+
+@lru_cache(maxsize=8)
+def mel_filterbank(params: MelParams) -> np.ndarray:
+    """Slaney-normalised triangular filters: ``np.ndarray [shape=(n_mels, 1 + n_fft // 2), dtype=float32]``."""
+    fmax = params.fmax if params.fmax is not None else params.sample_rate / 2
+    fft_freqs = np.fft.rfftfreq(params.n_fft, d=1.0 / params.sample_rate)
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(params.fmin), _hz_to_mel(fmax), params.n_mels + 2))
+    widths = np.diff(edges)
+    ramps = edges[:, None] - fft_freqs[None, :]
+    lower = -ramps[:-2] / widths[:-1, None]
+    upper = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return weights.astype(np.float32)
+
+
+def mel_power(audio: np.ndarray | torch.Tensor, params: MelParams) -> torch.Tensor:
+    """Mel power spectrogram.
+
+    ``audio``: ``[shape=(n,)]`` or ``[shape=(batch, n)]`` float samples at ``params.sample_rate``.
+    Returns ``torch.Tensor [shape=(batch, n_frames, n_mels)]`` (time first, as musicnn expects).
+    """
+    x = torch.as_tensor(audio, dtype=torch.float32)
+    if x.ndim == 1:
+        x = x[None]
+    window = torch.hann_window(params.n_fft, periodic=True, dtype=torch.float32, device=x.device)
+    spec = torch.stft(x, params.n_fft, hop_length=params.hop_length, window=window,
+                      center=True, pad_mode="constant", return_complex=True)
+    power = spec.real.square() + spec.imag.square()  # (batch, freq, frames)
+    fb = torch.from_numpy(mel_filterbank(params)).to(x.device)
+    return torch.matmul(fb, power).transpose(1, 2)
+
+
+def compress(power: torch.Tensor, compression: str) -> torch.Tensor:
+    if compression == "log10_10000":
+        return torch.log10(10000.0 * power + 1.0)
+    if compression == "db":
+        return 10.0 * torch.log10(torch.clamp(power, min=1e-10))
+    raise ValueError(f"unknown compression {compression!r}")
+
+
+def log_mel(audio: np.ndarray | torch.Tensor, params: MelParams) -> torch.Tensor:
+    """Compressed mel spectrogram, ``torch.Tensor [shape=(batch, n_frames, n_mels)]``: the model input."""
+    return compress(mel_power(audio, params), params.compression)

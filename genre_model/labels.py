@@ -1,0 +1,6 @@
+"""The ten GTZAN genres, in the order every shipped model uses."""
+
+GENRES: tuple[str, ...] = (
+    "blues", "classical", "country", "disco", "hiphop",
+    "jazz", "metal", "pop", "reggae", "rock",
+)

@@ -1,0 +1,160 @@
+"""musicnn (Pons & Serra, MTG-UPF, ISC licence) re-implemented in PyTorch, plus our genre head.
+
+The layer layout follows ``musicnn/models.py`` of the ``musicnn==0.1.0`` wheel
+(``build_musicnn`` with the ``7774timbraltemporal`` front end, 64-filter mid-end and a
+200-unit back end). Weights are converted from the wheel's TensorFlow checkpoint by
+``train/convert_musicnn.py``; nothing here needs TensorFlow.
+
+Input everywhere: ``torch.Tensor [shape=(batch, n_frames, 96)]``, musicnn's log-compressed mel
+(``log10(10000 * power + 1)``, 16 kHz, n_fft 512, hop 256). The network pools over time, so any
+number of frames works; it was trained on 187 (3 s).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+N_MELS = 96
+_BN_EPS = 1e-3  # TensorFlow's batch_normalization default, not PyTorch's 1e-5
+
+
+def _bn2d(channels: int) -> nn.BatchNorm2d:
+    return nn.BatchNorm2d(channels, eps=_BN_EPS)
+
+
+def _bn1d(channels: int) -> nn.BatchNorm1d:
+    return nn.BatchNorm1d(channels, eps=_BN_EPS)
+
+
+class _TimbralBlock(nn.Module):
+    """Conv over (7 frames x a band of mel bins), max-pooled over frequency."""
+
+    def __init__(self, filters: int, freq_width: int):
+        super().__init__()
+        self.conv = nn.Conv2d(1, filters, kernel_size=(7, freq_width))
+        self.bn = _bn2d(filters)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, 1, T, F)
+        y = self.bn(F.relu(self.conv(F.pad(x, (0, 0, 3, 3)))))
+        return y.amax(dim=3)  # (B, filters, T)
+
+
+class _TemporalBlock(nn.Module):
+    """Conv over ``length`` frames of one mel bin with TensorFlow's 'same' padding."""
+
+    def __init__(self, filters: int, length: int):
+        super().__init__()
+        self.conv = nn.Conv2d(1, filters, kernel_size=(length, 1))
+        self.bn = _bn2d(filters)
+        self.pad = ((length - 1) // 2, length - 1 - (length - 1) // 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.bn(F.relu(self.conv(F.pad(x, (0, 0) + self.pad))))
+        return y.amax(dim=3)
+
+
+class _MidendLayer(nn.Module):
+    def __init__(self, in_channels: int, filters: int):
+        super().__init__()
+        self.conv = nn.Conv1d(in_channels, filters, kernel_size=7)
+        self.bn = _bn1d(filters)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, T)
+        return self.bn(F.relu(self.conv(F.pad(x, (3, 3)))))
+
+
+class MusiCNN(nn.Module):
+    """The musicnn tagger. ``forward`` returns ``(tag_logits [B, n_tags], penultimate [B, 200])``."""
+
+    def __init__(self, n_tags: int = 50, midend_filters: int = 64, backend_units: int = 200):
+        super().__init__()
+        self.input_bn = _bn2d(1)
+        timbral_filters, temporal_filters = int(1.6 * 128), int(1.6 * 32)
+        self.timbral = nn.ModuleList([_TimbralBlock(timbral_filters, int(0.4 * N_MELS)),
+                                      _TimbralBlock(timbral_filters, int(0.7 * N_MELS))])
+        self.temporal = nn.ModuleList([_TemporalBlock(temporal_filters, n) for n in (128, 64, 32)])
+        front = 2 * timbral_filters + 3 * temporal_filters  # 561
+        self.midend = nn.ModuleList([_MidendLayer(front, midend_filters),
+                                     _MidendLayer(midend_filters, midend_filters),
+                                     _MidendLayer(midend_filters, midend_filters)])
+        pooled = 2 * (front + 3 * midend_filters)  # max and mean of 753 features
+        self.pool_bn = _bn1d(pooled)
+        self.dense = nn.Linear(pooled, backend_units)
+        self.dense_bn = _bn1d(backend_units)
+        self.tags = nn.Linear(backend_units, n_tags)
+        self.embedding_size = backend_units
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The 200-unit penultimate layer (after its batch norm): ``[B, 200]``."""
+        x = self.input_bn(x.unsqueeze(1))
+        front = torch.cat([b(x) for b in self.timbral] + [b(x) for b in self.temporal], dim=1)
+        m1 = self.midend[0](front)
+        m2 = self.midend[1](m1) + m1
+        m3 = self.midend[2](m2) + m2
+        feats = torch.cat([front, m1, m2, m3], dim=1)  # (B, 753, T)
+        # TensorFlow concatenated [max, mean] on a last axis and flattened: interleave them.
+        pooled = torch.stack([feats.amax(dim=2), feats.mean(dim=2)], dim=2).flatten(1)
+        return self.dense_bn(F.relu(self.dense(self.pool_bn(pooled))))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        emb = self.embed(x)
+        return self.tags(emb), emb
+
+
+class GenreHead(nn.Module):
+    """Standardise the embedding with training statistics, then a linear layer (multinomial
+    logistic regression).
+
+    It also keeps a bank of standardised training embeddings for a novelty score: the mean
+    distance from a chunk to its ``K_NEIGHBOURS`` nearest training chunks, divided by the 99th
+    percentile of that distance among the training chunks themselves. About 1.0 or more means
+    "as unusual as the rarest 1% of the training audio" (speech, noise, test tones, ...).
+    """
+
+    K_NEIGHBOURS = 5
+
+    def __init__(self, in_features: int, n_classes: int, bank_size: int = 2048):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(in_features))
+        self.register_buffer("std", torch.ones(in_features))
+        self.register_buffer("bank", torch.zeros(bank_size, in_features))
+        self.register_buffer("novelty_scale", torch.ones(()))
+        self.linear = nn.Linear(in_features, n_classes)
+
+    def standardize(self, emb: torch.Tensor) -> torch.Tensor:
+        return (emb - self.mean) / self.std
+
+    def neighbour_distance(self, z: torch.Tensor, *, exclude_self: bool = False) -> torch.Tensor:
+        k = self.K_NEIGHBOURS + int(exclude_self)
+        d = torch.cdist(z, self.bank).topk(min(k, len(self.bank)), dim=1, largest=False).values
+        return d[:, int(exclude_self):].mean(dim=1)
+
+    def novelty(self, emb: torch.Tensor) -> torch.Tensor:
+        return self.neighbour_distance(self.standardize(emb)) / self.novelty_scale
+
+    def forward(self, emb: torch.Tensor) -> torch.Tensor:
+        return self.linear(self.standardize(emb))
+
+
+class MusicnnGenre(nn.Module):
+    """Frozen MSD_musicnn backbone + :class:`GenreHead`. ``forward`` gives genre logits ``[B, n_genres]``."""
+
+    feature = "musicnn-logmel"
+
+    def __init__(self, n_genres: int = 10, n_tags: int = 50, bank_size: int = 2048):
+        super().__init__()
+        self.backbone = MusiCNN(n_tags=n_tags)
+        self.head = GenreHead(self.backbone.embedding_size, n_genres, bank_size)
+
+    @classmethod
+    def from_params(cls, params: dict) -> "MusicnnGenre":
+        return cls(**params)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone.embed(x))
+
+    def logits_and_novelty(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        emb = self.backbone.embed(x)
+        return self.head(emb), self.head.novelty(emb)

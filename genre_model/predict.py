@@ -1,0 +1,179 @@
+"""Classifier: audio -> Prediction (per-chunk genre probabilities with times, clip verdict)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .audio import DEFAULT_MAX_SECONDS, DEFAULT_MIN_SECONDS, AudioClip, Source, load_audio
+from .checkpoint import load_checkpoint, resolve_model_dir
+from .chunking import chunk_spans, cut_chunks
+from .features import log_mel
+
+AGGREGATES = ("mean", "vote")
+UNSURE_CONFIDENCE = 0.4  # below this the verdict is shown as a guess
+# Median chunk novelty above this: unlike the training music. Held-out GTZAN clips, clean and
+# through the simulated microphone, sit near 0.6; test tones and noise near 0.9-1.0.
+NOVELTY_LIMIT = 0.85
+
+
+@dataclass
+class Prediction:
+    """The result for one clip.
+
+    ``probabilities``: ``np.ndarray [shape=(n_chunks, n_genres)]``, softmax per chunk;
+    ``starts``/``ends``: ``np.ndarray [shape=(n_chunks,)]`` in seconds; ``novelty``:
+    ``np.ndarray [shape=(n_chunks,)]``, distance from the training data (1.0 = as far as the
+    rarest 1% of training chunks).
+    """
+
+    labels: list[str]
+    starts: np.ndarray
+    ends: np.ndarray
+    probabilities: np.ndarray
+    novelty: np.ndarray
+    duration: float
+    model: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    def scores(self, aggregate: str = "mean") -> np.ndarray:
+        """Clip-level score per genre, ``[n_genres]``: mean probability, or the fraction of chunks
+        voting for each genre (``aggregate="vote"``)."""
+        if aggregate == "mean":
+            return self.probabilities.mean(axis=0)
+        if aggregate == "vote":
+            votes = np.bincount(self.probabilities.argmax(axis=1), minlength=len(self.labels))
+            return votes / votes.sum()
+        raise ValueError(f"aggregate must be one of {AGGREGATES}, not {aggregate!r}")
+
+    def genre(self, aggregate: str = "mean") -> str:
+        """The verdict. A tied vote goes to the tied genre with the higher mean probability."""
+        scores = self.scores(aggregate)
+        tiebreak = self.probabilities.mean(axis=0) * 1e-6 if aggregate == "vote" else 0.0
+        return self.labels[int(np.argmax(scores + tiebreak))]
+
+    def top_k(self, k: int = 3, aggregate: str = "mean") -> list[tuple[str, float]]:
+        scores = self.scores(aggregate)
+        order = np.argsort(-(scores + self.probabilities.mean(axis=0) * 1e-6), kind="stable")[:k]
+        return [(self.labels[i], float(scores[i])) for i in order]
+
+    @property
+    def chunk_genres(self) -> list[str]:
+        return [self.labels[i] for i in self.probabilities.argmax(axis=1)]
+
+    def is_unsure(self, aggregate: str = "mean") -> bool:
+        return self.top_k(1, aggregate)[0][1] < UNSURE_CONFIDENCE
+
+    def is_unfamiliar(self) -> bool:
+        """True when most chunks lie far from the training data (speech, noise, a tone...)."""
+        return bool(np.median(self.novelty) > NOVELTY_LIMIT)
+
+    def to_dict(self, aggregate: str = "mean") -> dict:
+        scores = self.scores(aggregate)
+        return {
+            "genre": self.genre(aggregate),
+            "aggregate": aggregate,
+            "probabilities": {g: round(float(p), 6) for g, p in zip(self.labels, scores)},
+            "top3": [{"genre": g, "score": round(s, 6)} for g, s in self.top_k(3, aggregate)],
+            "duration": round(self.duration, 3),
+            "model": self.model,
+            "unsure": self.is_unsure(aggregate),
+            "unfamiliar": self.is_unfamiliar(),
+            "warnings": list(self.warnings),
+            "chunks": [
+                {"start": round(float(s), 3), "end": round(float(e), 3), "genre": self.labels[int(np.argmax(p))],
+                 "novelty": round(float(n), 4),
+                 "probabilities": {g: round(float(v), 6) for g, v in zip(self.labels, p)}}
+                for s, e, p, n in zip(self.starts, self.ends, self.probabilities, self.novelty)
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Prediction":
+        chunks = data["chunks"]
+        labels = list(data["probabilities"])
+        return cls(
+            labels=labels,
+            starts=np.array([c["start"] for c in chunks], dtype=np.float64),
+            ends=np.array([c["end"] for c in chunks], dtype=np.float64),
+            probabilities=np.array([[c["probabilities"][g] for g in labels] for c in chunks], dtype=np.float32),
+            novelty=np.array([c.get("novelty", 0.0) for c in chunks], dtype=np.float32),
+            duration=float(data["duration"]), model=data.get("model", ""), warnings=list(data.get("warnings", [])),
+        )
+
+
+def default_device() -> torch.device:
+    """``GENRE_MODEL_DEVICE`` if set, else CUDA when available, else CPU."""
+    name = os.environ.get("GENRE_MODEL_DEVICE")
+    if name:
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class Classifier:
+    """A loaded model. Create once and reuse; ``predict`` may be called from several threads."""
+
+    def __init__(self, model: str | os.PathLike = "default", *, device: str | torch.device | None = None,
+                 batch_size: int = 4):
+        self.model_dir = resolve_model_dir(model)
+        self.device = torch.device(device) if device is not None else default_device()
+        self.model, self.info = load_checkpoint(self.model_dir, device=self.device)
+        self.name = self.model_dir.name
+        self.batch_size = batch_size
+        self._lock = threading.Lock()  # one forward pass at a time: bounded memory, no CPU oversubscription
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.info.labels)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.info.mel_params.sample_rate
+
+    def load(self, source: Source, *, min_seconds: float = DEFAULT_MIN_SECONDS,
+             max_seconds: float = DEFAULT_MAX_SECONDS) -> AudioClip:
+        """Decode ``source`` at this model's sample rate (see :func:`genre_model.audio.load_audio`)."""
+        return load_audio(source, sample_rate=self.sample_rate, min_seconds=min_seconds, max_seconds=max_seconds)
+
+    def predict(self, audio: AudioClip | Source, *, chunk_seconds: float | None = None,
+                hop_seconds: float | None = None,
+                progress: Callable[[int, int], None] | None = None) -> Prediction:
+        """Classify ``audio`` (an :class:`AudioClip` or anything :meth:`load` accepts).
+
+        Chunks default to the model's own length and hop. ``progress(done, total)`` is called
+        after each batch of chunks, for progress bars on long files.
+        """
+        clip = audio if isinstance(audio, AudioClip) else self.load(audio)
+        if clip.sample_rate != self.sample_rate:
+            raise ValueError(f"audio is at {clip.sample_rate} Hz; this model needs {self.sample_rate} Hz")
+        spans = chunk_spans(len(clip.samples), sample_rate=clip.sample_rate,
+                            chunk_seconds=chunk_seconds or self.info.chunk_seconds,
+                            hop_seconds=hop_seconds or self.info.hop_seconds)
+        probs, novelty = [], []
+        mel = self.info.mel_params
+        for first in range(0, len(spans), self.batch_size):
+            batch = cut_chunks(clip.samples, spans, slice(first, first + self.batch_size))
+            p, n = self.predict_chunks(log_mel(torch.from_numpy(batch).to(self.device), mel))
+            probs.append(p)
+            novelty.append(n)
+            if progress:
+                progress(min(first + self.batch_size, len(spans)), len(spans))
+        return Prediction(
+            labels=self.labels, starts=spans.start_times, ends=spans.end_times,
+            probabilities=np.concatenate(probs), novelty=np.concatenate(novelty),
+            duration=clip.duration, model=self.name, warnings=list(clip.warnings),
+        )
+
+    @torch.inference_mode()
+    def predict_chunks(self, features: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Model features ``[B, frames, bands]`` -> (probabilities ``[B, n_genres]``, novelty ``[B]``)."""
+        with self._lock:
+            with torch.autocast(device_type=self.device.type, enabled=self.device.type == "cuda"):
+                logits, novelty = self.model.logits_and_novelty(features.to(self.device))
+            probs = torch.softmax(logits.float(), dim=1)
+        return probs.cpu().numpy(), novelty.float().cpu().numpy()

@@ -1,0 +1,59 @@
+"""musicnn embeddings per chunk, with an on-disk cache keyed by content and parameters."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from genre_model.chunking import chunk_spans, cut_chunks
+from genre_model.features import MelParams, log_mel
+from genre_model.models.musicnn import MusiCNN
+
+
+def backbone_hash(backbone: MusiCNN) -> str:
+    h = hashlib.sha256()
+    for name, tensor in sorted(backbone.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+@torch.inference_mode()
+def embed_chunks(backbone: MusiCNN, samples: np.ndarray, *, mel: MelParams, chunk_seconds: float,
+                 hop_seconds: float, batch_size: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Embeddings of each chunk: (``[n_chunks, 200]``, starts ``[n_chunks]``, ends ``[n_chunks]`` in s)."""
+    spans = chunk_spans(len(samples), sample_rate=mel.sample_rate, chunk_seconds=chunk_seconds, hop_seconds=hop_seconds)
+    out = []
+    for first in range(0, len(spans), batch_size):
+        batch = cut_chunks(samples, spans, slice(first, first + batch_size))
+        out.append(backbone.embed(log_mel(batch, mel)).numpy())
+    return np.concatenate(out), spans.start_times, spans.end_times
+
+
+class EmbeddingCache:
+    """``.npz`` files in ``directory``, one per (content hash, parameters, variant)."""
+
+    def __init__(self, directory: str | Path, params: dict):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.params_key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+
+    def _path(self, content_hash: str, variant: str) -> Path:
+        return self.directory / f"{content_hash[:24]}-{self.params_key}-{variant}.npz"
+
+    def get(self, content_hash: str, variant: str) -> dict | None:
+        path = self._path(content_hash, variant)
+        if not path.exists():
+            return None
+        with np.load(path) as data:
+            return {k: data[k] for k in data.files}
+
+    def put(self, content_hash: str, variant: str, **arrays: np.ndarray) -> None:
+        path = self._path(content_hash, variant)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, **arrays)
+        tmp.replace(path)
