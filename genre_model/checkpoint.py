@@ -94,6 +94,7 @@ def save_checkpoint(model: nn.Module, info: ModelInfo, directory: str | os.PathL
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata={_META_KEY: json.dumps(info.to_dict())})
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; weights are meant to be shared
         target = directory / WEIGHTS_FILE
         os.replace(tmp, target)
     finally:

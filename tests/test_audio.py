@@ -20,6 +20,8 @@ SR = 16000
 ])
 @pytest.mark.parametrize("rate,channels", [(44100, 2), (22050, 1), (8000, 1), (48000, 6)])
 def test_formats_rates_and_channels_decode_to_mono_at_model_rate(tmp_path, fmt, subtype, suffix, rate, channels):
+    if fmt == "MP3" and channels > 2:
+        pytest.skip("MP3 holds at most 2 channels")
     x = synth.tone(440.0, 2.0, sr=rate)
     data = np.repeat(x[:, None], channels, axis=1)
     path = tmp_path / f"clip{suffix}"

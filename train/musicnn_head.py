@@ -1,13 +1,15 @@
 """The default model's recipe: frozen MSD_musicnn embeddings + a logistic-regression genre head,
 trained on clean audio and on simulated microphone recordings of it.
 
-    pip download --no-deps musicnn==0.1.0 -d ~/.cache/genre_model
-    python -m train.musicnn_head --data ../shared/data/gtzan_excerpts \\
-        --musicnn-wheel ~/.cache/genre_model/musicnn-0.1.0-py3-none-any.whl --out weights/default
+    python -m train.musicnn_head --data ../shared/data/gtzan_excerpts --out weights/default
+
+The original musicnn weights come from the ``musicnn==0.1.0`` wheel on PyPI, which this command
+fetches once with ``pip download --no-deps`` (or give ``--musicnn-wheel PATH``); they are
+converted by train/convert_musicnn.py without TensorFlow.
 
 Evaluation: stratified k-fold cross-validation at clip level (all chunks of a clip, and all its
-simulated copies, stay on one side). Each held-out clip is scored clean and as one simulated
-recording drawn from a random stream the training copies never use. Then the head is refitted on
+simulated copies, stay on one side). Each held-out clip is scored clean and as three simulated
+recordings drawn from random streams the training copies never use. Then the head is refitted on
 every clip and saved with the out-of-fold report and a model card.
 """
 
@@ -17,6 +19,7 @@ import argparse
 import json
 import platform
 import shlex
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -28,18 +31,20 @@ from tqdm import tqdm
 
 from genre_model import __version__
 from genre_model.audio import load_audio
-from genre_model.checkpoint import ModelInfo, load_checkpoint, save_checkpoint
+from genre_model.checkpoint import ModelInfo, load_checkpoint, resolve_model_dir, save_checkpoint
 from genre_model.errors import AudioError
 from genre_model.features import MelParams
 from genre_model.models.musicnn import MusiCNN, MusicnnGenre
 from train.data import LabelledClip, file_sha256, find_clips, fingerprint
 from train.embeddings import EmbeddingCache, backbone_hash, embed_chunks
 from train.head import fit_head, head_probabilities
-from train.metrics import classification_report
+from genre_model.metrics import classification_report
 from train.micsim import simulate_microphone
+from train.model_card import write_model_card
 
 DEFAULT_CACHE = Path.home() / ".cache" / "genre_model"
 EVAL_STREAM = 1_000_003  # seeds the held-out simulated copies; training copies use 0..copies-1
+EVAL_COPIES = 3  # simulated recordings scored per held-out clip
 
 
 @dataclass
@@ -60,18 +65,28 @@ class ClipEmbeddings:
     starts: np.ndarray
     ends: np.ndarray
     train_sims: list[np.ndarray] = field(default_factory=list)
-    eval_sim: np.ndarray | None = None
+    eval_sims: list[np.ndarray] = field(default_factory=list)
+    eval_conditions: list[dict] = field(default_factory=list)
+
+
+def musicnn_wheel(cache_dir: Path = DEFAULT_CACHE) -> Path:
+    """The musicnn 0.1.0 wheel (the original weights), fetched once from PyPI into ``cache_dir``."""
+    wheel = cache_dir / "musicnn-0.1.0-py3-none-any.whl"
+    if not wheel.is_file():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "musicnn==0.1.0",
+                        "-d", str(cache_dir)], check=True)
+    return wheel
 
 
 def load_backbone(*, wheel: str | None = None, checkpoint: str | None = None) -> MusiCNN:
-    """The frozen MSD_musicnn: converted from the musicnn wheel, or taken from a saved checkpoint."""
-    if wheel:
-        from train.convert_musicnn import load_musicnn_from_wheel
-        return load_musicnn_from_wheel(wheel)
+    """The frozen MSD_musicnn: taken from a saved model, or converted from the musicnn wheel
+    (downloaded with pip when no wheel is given)."""
     if checkpoint:
-        model, _ = load_checkpoint(checkpoint)
+        model, _ = load_checkpoint(resolve_model_dir(checkpoint))
         return model.backbone.eval()
-    raise ValueError("give --musicnn-wheel (see the module docstring) or --backbone-from a model directory")
+    from train.convert_musicnn import load_musicnn_from_wheel
+    return load_musicnn_from_wheel(wheel or musicnn_wheel())
 
 
 def _seed_for(seed: int, sha: str, stream: int) -> np.random.Generator:
@@ -84,13 +99,16 @@ def extract(clips: list[LabelledClip], backbone: MusiCNN, recipe: Recipe, cache_
     are skipped and returned as ``[{path, error}]``."""
     mel = MelParams()
     params = {"backbone": backbone_hash(backbone), "mel": mel.to_dict(), "chunk": recipe.chunk_seconds,
-              "hop": recipe.hop_seconds, "seed": recipe.seed, "micsim": 1}
+              "hop": recipe.hop_seconds, "seed": recipe.seed, "micsim": 2}
     cache = EmbeddingCache(cache_dir / "embeddings", params)
     out, skipped = [], []
+    stats = {"computed": 0, "cached": 0}
     for clip in tqdm(clips, desc="embeddings", unit="clip", disable=not progress):
         sha = file_sha256(clip.path)
-        variants = ["clean", "eval_sim"] + [f"sim{i}" for i in range(recipe.mic_copies)]
+        variants = (["clean"] + [f"sim{i}" for i in range(recipe.mic_copies)]
+                    + [f"eval{j}" for j in range(EVAL_COPIES)])
         cached = {v: cache.get(sha, v) for v in variants}
+        stats["cached"] += sum(c is not None for c in cached.values())
         if any(c is None for c in cached.values()):
             try:
                 audio = load_audio(clip.path, sample_rate=mel.sample_rate)
@@ -101,19 +119,25 @@ def extract(clips: list[LabelledClip], backbone: MusiCNN, recipe: Recipe, cache_
             for v in variants:
                 if cached[v] is not None:
                     continue
+                conditions = {}
                 if v == "clean":
                     samples = audio.samples
                 else:
-                    stream = EVAL_STREAM if v == "eval_sim" else int(v[3:])
-                    samples = simulate_microphone(audio.samples, mel.sample_rate, _seed_for(recipe.seed, sha, stream))
+                    stream = EVAL_STREAM + int(v[4:]) if v.startswith("eval") else int(v[3:])
+                    samples, cond = simulate_microphone(audio.samples, mel.sample_rate,
+                                                        _seed_for(recipe.seed, sha, stream))
+                    conditions = cond.to_dict()
                 emb, starts, ends = embed_chunks(backbone, samples, mel=mel, chunk_seconds=recipe.chunk_seconds,
                                                  hop_seconds=recipe.hop_seconds)
-                cache.put(sha, v, emb=emb, starts=starts, ends=ends)
-                cached[v] = {"emb": emb, "starts": starts, "ends": ends}
+                cached[v] = {"emb": emb, "starts": starts, "ends": ends, "conditions": np.array(json.dumps(conditions))}
+                cache.put(sha, v, **cached[v])
+                stats["computed"] += 1
         out.append(ClipEmbeddings(
             clip=clip, sha256=sha, clean=cached["clean"]["emb"], starts=cached["clean"]["starts"],
             ends=cached["clean"]["ends"], train_sims=[cached[f"sim{i}"]["emb"] for i in range(recipe.mic_copies)],
-            eval_sim=cached["eval_sim"]["emb"]))
+            eval_sims=[cached[f"eval{j}"]["emb"] for j in range(EVAL_COPIES)],
+            eval_conditions=[json.loads(str(cached[f"eval{j}"]["conditions"])) for j in range(EVAL_COPIES)]))
+    extract.last_stats = stats  # how many embedding sets were computed vs. read from the cache
     return out, skipped
 
 
@@ -150,7 +174,6 @@ def cross_validate(items: list[ClipEmbeddings], genres: list[str], recipe: Recip
         for i in np.flatnonzero(folds == fold):
             it = items[i]
             clean = head_probabilities(head, it.clean)
-            sim = head_probabilities(head, it.eval_sim)
             records[i] = {
                 "path": it.clip.relpath, "label": it.clip.label, "fold": int(fold),
                 "predicted": genres[int(clean.mean(0).argmax())],
@@ -159,8 +182,11 @@ def cross_validate(items: list[ClipEmbeddings], genres: list[str], recipe: Recip
                 "chunks": [{"start": round(float(s), 3), "end": round(float(e), 3),
                             "probabilities": [round(float(p), 5) for p in row]}
                            for s, e, row in zip(it.starts, it.ends, clean)],
-                "simulated_mic": {"predicted": genres[int(sim.mean(0).argmax())],
-                                  "probabilities": [round(float(p), 5) for p in sim.mean(0)]},
+                "simulated_mic": [
+                    {"predicted": genres[int(p.argmax())], "probabilities": [round(float(v), 5) for v in p],
+                     "conditions": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in cond.items()}}
+                    for p, cond in ((head_probabilities(head, e).mean(0), c)
+                                    for e, c in zip(it.eval_sims, it.eval_conditions))],
             }
     return records
 
@@ -168,7 +194,14 @@ def cross_validate(items: list[ClipEmbeddings], genres: list[str], recipe: Recip
 def summarize(records: list[dict], genres: list[str]) -> dict:
     y = [genres.index(r["label"]) for r in records]
     clean = classification_report(y, [genres.index(r["predicted"]) for r in records], genres)
-    sim = classification_report(y, [genres.index(r["simulated_mic"]["predicted"]) for r in records], genres)
+    sims = [(genres.index(r["label"]), s) for r in records for s in r["simulated_mic"]]
+    sim = classification_report([t for t, _ in sims], [genres.index(s["predicted"]) for _, s in sims], genres)
+    # Accuracy by recording condition: what a teacher can control (background noise) matters most.
+    by_snr = {}
+    for name, low, high in (("5-15 dB", 5, 15), ("15-30 dB", 15, 30.01)):
+        hits = [genres.index(s["predicted"]) == t for t, s in sims if low <= s["conditions"]["snr_db"] < high]
+        by_snr[name] = {"n": len(hits), "accuracy": round(float(np.mean(hits)), 4) if hits else None}
+    sim["by_snr"] = by_snr
     chunk_true = [genres.index(r["label"]) for r in records for _ in r["chunks"]]
     chunk_pred = [int(np.argmax(c["probabilities"])) for r in records for c in r["chunks"]]
     chunk = classification_report(chunk_true, chunk_pred, genres)
@@ -180,9 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="folder of <genre>/<audio files>")
     parser.add_argument("--out", required=True, help="model directory to write, e.g. weights/default")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--musicnn-wheel", help="musicnn-0.1.0-py3-none-any.whl (pip download --no-deps musicnn==0.1.0)")
-    source.add_argument("--backbone-from", help="reuse the backbone of an existing model directory")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--musicnn-wheel", help="musicnn-0.1.0-py3-none-any.whl (default: pip download --no-deps "
+                                                 f"musicnn==0.1.0 into {DEFAULT_CACHE})")
+    source.add_argument("--backbone-from", help="reuse the backbone of a model (a name in weights/ or a directory)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help=f"embedding cache (default {DEFAULT_CACHE})")
     parser.add_argument("--seed", type=int, default=Recipe.seed)
     parser.add_argument("--folds", type=int, default=Recipe.folds)
@@ -233,8 +267,15 @@ def main(argv: list[str] | None = None) -> int:
         "command": command, "code_version": __version__, "python": platform.python_version(),
         "torch": torch.__version__,
         "timings_s": {"extract": round(t_extract, 1), "total": round(time.time() - started, 1)},
+        "embedding_sets": extract.last_stats,
     }
     (out / "eval_report.json").write_text(json.dumps(report, indent=1))
+    write_model_card(
+        out, report, title=f"Model card: {out.name} (musicnn-head)",
+        summary=("A genre classifier for the 10 GTZAN genres: the MSD_musicnn network (Pons & Serra, MTG-UPF), "
+                 "ported to PyTorch with weights converted from the musicnn 0.1.0 wheel and kept frozen, and a "
+                 "logistic-regression head trained on its 200-unit embedding of 3 s chunks."),
+        licence="The backbone weights are converted from musicnn, distributed under the ISC licence:\n\n> " + MUSICNN_NOTICE)
     print(json.dumps({k: metrics[k]["accuracy"] for k in ("clean", "simulated_mic")}))
     print(f"clean: acc {metrics['clean']['accuracy']:.3f} {metrics['clean']['accuracy_ci95']}, "
           f"macro-F1 {metrics['clean']['macro_f1']:.3f}; simulated mic: acc {metrics['simulated_mic']['accuracy']:.3f}")

@@ -1,0 +1,108 @@
+"""Benchmark: ``python -m genre_model.bench`` prints load time, speed and memory on this machine.
+
+Inputs are generated (44.1 kHz stereo WAV files of synthetic music), so the figures need no data.
+Targets (issue #2): 30 s clip end to end at least 30x real time; model load under 1 s after
+import; a 10-minute file with peak memory growth under 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+_T0 = time.perf_counter()
+import numpy as np  # noqa: E402
+import soundfile as sf  # noqa: E402
+import torch  # noqa: E402
+
+from . import synth  # noqa: E402
+from .predict import Classifier  # noqa: E402
+
+IMPORT_SECONDS = time.perf_counter() - _T0
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class PeakRss:
+    """Samples this process's resident memory every 10 ms while active."""
+
+    def __enter__(self):
+        self.start = rss_mb()
+        self.peak = self.start
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.wait(0.01):
+            self.peak = max(self.peak, rss_mb())
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_mb())
+
+
+def write_music(path: Path, seconds: float, sr: int = 44100) -> None:
+    """A stereo WAV of ``seconds`` synthetic music, written 30 s at a time (bounded memory)."""
+    block = synth.music_like(30.0, sr=sr, seed=1)
+    with sf.SoundFile(path, "w", samplerate=sr, channels=2, subtype="PCM_16") as f:
+        left = int(seconds * sr)
+        while left > 0:
+            piece = block[: min(left, len(block))]
+            f.write(np.stack([piece, piece * 0.9], axis=1))
+            left -= len(piece)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--long-minutes", type=float, default=10.0)
+    args = parser.parse_args(argv)
+    print(f"machine: {os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"import torch + genre_model: {IMPORT_SECONDS:.2f} s")
+
+    t = time.perf_counter()
+    clf = Classifier(args.model)
+    print(f"model load ({clf.name}, {clf.device}): {time.perf_counter() - t:.2f} s")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        short = Path(tmp) / "clip30.wav"
+        write_music(short, 30.0)
+        clf.predict(short)  # first call pays one-off allocations; a server pays it once too
+        times = []
+        for _ in range(args.repeats):
+            t = time.perf_counter()
+            pred = clf.predict(short)  # decode + resample + features + model
+            times.append(time.perf_counter() - t)
+        med = statistics.median(times)
+        print(f"30 s clip (44.1 kHz stereo WAV, {len(pred.starts)} chunks of 3 s, hop 1.5 s): "
+              f"median {med:.2f} s over {args.repeats} runs = {30.0 / med:.0f}x real time")
+
+        long = Path(tmp) / "long.wav"
+        write_music(long, args.long_minutes * 60)
+        with PeakRss() as mem:
+            t = time.perf_counter()
+            pred = clf.predict(long)
+            elapsed = time.perf_counter() - t
+        size = long.stat().st_size / 1e6
+        print(f"{args.long_minutes:g}-minute file ({size:.0f} MB WAV, {len(pred.starts)} chunks): {elapsed:.1f} s "
+              f"= {args.long_minutes * 60 / elapsed:.0f}x real time; peak memory growth {mem.peak - mem.start:.0f} MB "
+              f"(RSS {mem.start:.0f} -> peak {mem.peak:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()

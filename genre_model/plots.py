@@ -1,0 +1,147 @@
+"""Matplotlib figures shared by the app and reports. Labelled axes, colour-blind-safe colours
+(cividis for intensities, Okabe-Ito for categories), and a ``scale`` for projectors."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from .features import MelParams, compress, mel_band_frequencies, mel_power  # noqa: E402
+
+OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2",
+             "#D55E00", "#CC79A7", "#000000", "#999999", "#882255"]
+HEAT = "cividis"
+
+
+def _fig(width: float, height: float, scale: float) -> tuple[Figure, plt.Axes]:
+    fig, ax = plt.subplots(figsize=(width * scale, height * scale), dpi=100, layout="constrained")
+    return fig, ax
+
+
+def _fonts(ax: plt.Axes, scale: float) -> None:
+    size = 10 * scale
+    ax.title.set_fontsize(size * 1.15)
+    ax.xaxis.label.set_fontsize(size)
+    ax.yaxis.label.set_fontsize(size)
+    ax.tick_params(labelsize=size * 0.9)
+
+
+def waveform(samples: np.ndarray, sr: int, *, starts=None, ends=None, highlight: int | None = None,
+             scale: float = 1.0) -> Figure:
+    """The waveform (min/max envelope for long audio) with chunk boundaries as dashed lines."""
+    fig, ax = _fig(10, 2.4, scale)
+    n = len(samples)
+    step = max(1, n // 4000)
+    usable = n // step * step
+    env = samples[:usable].reshape(-1, step)
+    t = np.arange(env.shape[0]) * step / sr
+    ax.fill_between(t, env.min(axis=1), env.max(axis=1), color=OKABE_ITO[4], linewidth=0)
+    if starts is not None:
+        for i, (s, e) in enumerate(zip(starts, ends)):
+            ax.axvline(s, color="0.4", linestyle="--", linewidth=0.8)
+            if highlight == i:
+                ax.axvspan(s, e, color=OKABE_ITO[0], alpha=0.3)
+        ax.axvline(ends[-1], color="0.4", linestyle="--", linewidth=0.8)
+    ax.set(xlim=(0, n / sr), ylim=(-1.05, 1.05), xlabel="time (s)", ylabel="amplitude", title="Waveform and chunks")
+    _fonts(ax, scale)
+    return fig
+
+
+def mel_spectrogram(samples: np.ndarray, params: MelParams, *, scale: float = 1.0, max_seconds: float = 120.0) -> Figure:
+    """Mel spectrogram in dB, time in seconds and frequency in Hz (first ``max_seconds`` only)."""
+    clip = samples[: int(max_seconds * params.sample_rate)]
+    db = compress(mel_power(clip, params), "db")[0].numpy().T
+    db = np.maximum(db, db.max() - 80.0)
+    fig, ax = _fig(10, 3.2, scale)
+    freqs = mel_band_frequencies(params)
+    duration = len(clip) / params.sample_rate
+    im = ax.imshow(db, origin="lower", aspect="auto", cmap="magma", extent=(0, duration, 0, params.n_mels))
+    ticks = [i for i in range(0, params.n_mels, max(1, params.n_mels // 6))]
+    ax.set_yticks(ticks, [f"{freqs[i]:.0f}" for i in ticks])
+    ax.set(xlabel="time (s)", ylabel="frequency (Hz, mel scale)", title="Mel spectrogram (what the model hears)")
+    cbar = fig.colorbar(im, ax=ax, pad=0.01)
+    cbar.set_label("dB", fontsize=10 * scale)
+    _fonts(ax, scale)
+    return fig
+
+
+def genre_timeline(probabilities: np.ndarray, starts, ends, labels: list[str], *, scale: float = 1.0) -> Figure:
+    """Genres x time heat map of chunk probabilities, with each chunk's top genre marked."""
+    fig, ax = _fig(10, 3.6, scale)
+    centres = (np.asarray(starts) + np.asarray(ends)) / 2
+    if len(centres) > 1:
+        edges = np.concatenate([[starts[0]], (centres[:-1] + centres[1:]) / 2, [ends[-1]]])
+    else:
+        edges = np.array([starts[0], ends[0]])
+    mesh = ax.pcolormesh(edges, np.arange(len(labels) + 1), probabilities.T, cmap=HEAT, vmin=0, vmax=1)
+    top = probabilities.argmax(axis=1)
+    ax.scatter(centres, top + 0.5, marker="o", s=40 * scale, facecolor="white", edgecolor="black", zorder=3,
+               label="top genre of the chunk")
+    ax.set_yticks(np.arange(len(labels)) + 0.5, labels)
+    ax.set(xlabel="time (s)", ylabel="genre", title="Genre timeline: probability per chunk")
+    cbar = fig.colorbar(mesh, ax=ax, pad=0.01)
+    cbar.set_label("probability", fontsize=10 * scale)
+    ax.legend(loc="upper right", fontsize=8 * scale, framealpha=0.8)
+    _fonts(ax, scale)
+    return fig
+
+
+def verdict_bars(scores: np.ndarray, labels: list[str], *, k: int = 10, scale: float = 1.0,
+                 title: str = "Clip verdict") -> Figure:
+    order = np.argsort(scores)[::-1][:k][::-1]
+    fig, ax = _fig(6, 0.35 * len(order) + 0.8, scale)
+    colors = [OKABE_ITO[4] if i != order[-1] else OKABE_ITO[5] for i in order]
+    ax.barh([labels[i] for i in order], scores[order], color=colors)
+    for y, i in enumerate(order):
+        ax.text(min(scores[i] + 0.01, 0.93), y, f"{scores[i]:.0%}", va="center", fontsize=9 * scale)
+    ax.set(xlim=(0, 1), xlabel="score", title=title)
+    _fonts(ax, scale)
+    return fig
+
+
+def confusion(cm, labels: list[str], *, title: str = "Confusion matrix", scale: float = 1.0) -> Figure:
+    cm = np.asarray(cm)
+    fig, ax = _fig(6.5, 5.5, scale)
+    ax.imshow(cm, cmap=HEAT)
+    for i in range(cm.shape[0]):
+        for j in range(cm.shape[1]):
+            if cm[i, j]:
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=9 * scale,
+                        color="black" if cm[i, j] > cm.max() * 0.6 else "white")
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set(xlabel="predicted", ylabel="true", title=title)
+    _fonts(ax, scale)
+    return fig
+
+
+def grouped_bars(values: dict[str, list[float]], labels: list[str], *, ylabel: str, title: str,
+                 scale: float = 1.0) -> Figure:
+    """One group of bars per label, one bar per series (e.g. per-genre F1 of several models)."""
+    fig, ax = _fig(10, 3.5, scale)
+    width = 0.8 / max(1, len(values))
+    x = np.arange(len(labels))
+    for i, (name, vals) in enumerate(values.items()):
+        ax.bar(x + i * width - 0.4 + width / 2, vals, width, label=name, color=OKABE_ITO[i % len(OKABE_ITO)])
+    ax.set_xticks(x, labels, rotation=30, ha="right")
+    ax.set(ylim=(0, 1.05), ylabel=ylabel, title=title)
+    ax.legend(fontsize=8 * scale)
+    _fonts(ax, scale)
+    return fig
+
+
+def mel_filters(params: MelParams, *, scale: float = 1.0, every: int = 8) -> Figure:
+    """Every ``every``-th triangular mel filter over linear frequency: why low notes get more bands."""
+    from .features import mel_filterbank
+    fb = mel_filterbank(params)
+    freqs = np.fft.rfftfreq(params.n_fft, 1 / params.sample_rate)
+    fig, ax = _fig(10, 2.6, scale)
+    for i in range(0, params.n_mels, every):
+        ax.plot(freqs, fb[i] / fb[i].max(), color=OKABE_ITO[(i // every) % len(OKABE_ITO)])
+    ax.set(xlabel="frequency (Hz)", ylabel="filter weight", title=f"Mel filters (every {every}th of {params.n_mels})")
+    _fonts(ax, scale)
+    return fig

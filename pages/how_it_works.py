@@ -1,0 +1,3 @@
+from webapp import how_it_works
+
+how_it_works.run()

@@ -1,0 +1,14 @@
+"""Entry point: shared sidebar settings and navigation between the pages in pages/."""
+
+import streamlit as st
+
+from webapp.ui import sidebar_settings
+
+st.set_page_config(page_title="Music genre classifier", page_icon="🎵", layout="wide")
+st.session_state["settings"] = sidebar_settings()
+st.navigation([
+    st.Page("pages/classify.py", title="Classify", icon="🎤", default=True),
+    st.Page("pages/explore.py", title="Explore misclassified", icon="🔎"),
+    st.Page("pages/compare.py", title="Compare models", icon="📊"),
+    st.Page("pages/how_it_works.py", title="How it works", icon="💡"),
+]).run()

@@ -1,0 +1,106 @@
+"""The Streamlit app through streamlit.testing (no browser)."""
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from genre_model import synth
+from tests.conftest import ROOT
+
+APP = str(ROOT / "streamlit_app.py")
+PAGES = ["pages/classify.py", "pages/explore.py", "pages/compare.py", "pages/how_it_works.py"]
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENRE_COLLECTION", str(tmp_path / "collection.sqlite"))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _music(seed=0, seconds=8.0) -> bytes:
+    return synth.wav_bytes(synth.music_like(seconds, sr=22050, seed=seed), 22050)
+
+
+def _texts(at) -> str:
+    return "\n".join([m.value for m in at.markdown] + [e.value for e in at.error] + [w.value for w in at.warning]
+                     + [i.value for i in at.info] + [c.value for c in at.caption])
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_input(app, page):
+    app.switch_page(page)
+    app.run()
+    assert not app.exception, app.exception
+    assert app.title, f"{page} has no title"
+
+
+def test_upload_shows_verdict_timeline_and_downloads(app):
+    app.file_uploader(key="uploads").set_value(("song.wav", _music(), "audio/wav"))
+    app.run()
+    assert not app.exception, app.exception
+    text = _texts(app)
+    assert "Verdict:" in text
+    assert len(app.get("image")) == 5  # top-3 bars, timeline, chunk bars, waveform, mel spectrogram
+    assert len(app.get("audio")) == 2  # the whole clip and the selected chunk
+    assert len(app.get("download_button")) == 2
+
+
+def test_bad_upload_keeps_the_previous_result(app):
+    app.file_uploader(key="uploads").set_value(("song.wav", _music(seed=1), "audio/wav"))
+    app.run()
+    first = [m.value for m in app.markdown if m.value.startswith("## Verdict")]
+    app.file_uploader(key="uploads").set_value(("broken.wav", b"RIFF1234WAVEfmt nonsense", "audio/wav"))
+    app.run()
+    assert not app.exception, app.exception
+    assert any("broken.wav" in e.value and "could not be decoded" in e.value for e in app.error)
+    assert [m.value for m in app.markdown if m.value.startswith("## Verdict")] == first
+
+
+def test_silence_gets_a_plain_message(app):
+    app.audio_input(key="audio_input").set_value(("rec.wav", synth.wav_bytes(np.zeros(44100 * 3, np.float32), 44100),
+                                                  "audio/wav"))
+    app.run()
+    assert not app.exception
+    assert any("silent" in e.value for e in app.error)
+
+
+def test_recording_is_classified(app):
+    app.audio_input(key="audio_input").set_value(("rec.wav", _music(seed=2), "audio/wav"))
+    app.run()
+    assert not app.exception, app.exception
+    assert "Verdict:" in _texts(app)
+
+
+def test_model_loaded_once_and_aggregation_change_does_not_recompute(app):
+    from webapp import analysis, ui
+    app.file_uploader(key="uploads").set_value(("song.wav", _music(seed=3), "audio/wav"))
+    app.run()
+    loads, predictions = ui.LOADS["count"], analysis.stats["predictions"]
+    app.radio(key="aggregate").set_value("vote")
+    app.run()
+    assert any("share of chunk votes" in c.value for c in app.caption)
+    app.switch_page("pages/how_it_works.py")
+    app.run()
+    assert not app.exception, app.exception
+    assert ui.LOADS["count"] == loads <= 1
+    assert analysis.stats["predictions"] == predictions
+
+
+def test_labelled_clip_appears_in_the_explorer(app):
+    app.file_uploader(key="uploads").set_value(("mine.wav", _music(seed=4), "audio/wav"))
+    app.run()
+    app.selectbox(key="true_label").set_value("jazz")
+    app.button(key="add_to_collection").click()
+    app.run()
+    assert any("Saved mine.wav as jazz" in s.value for s in app.success)
+    app.switch_page("pages/explore.py")
+    app.run()
+    app.selectbox(key="explore_source").set_value("My labelled clips")
+    app.toggle(key="explore_wrong").set_value(False)
+    app.run()
+    assert not app.exception, app.exception
+    assert any("mine.wav" in s.value for s in app.subheader)

@@ -1,0 +1,59 @@
+"""How it works, step by step, on the current clip (or a generated one)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from genre_model import plots, synth
+from webapp import analysis
+from webapp.results import verdict
+from webapp.ui import classifier, settings, show
+
+
+def run() -> None:
+    s = settings()
+    clf = classifier(s.model)
+    st.title("How it works")
+    a = st.session_state.get("current_analysis")
+    if a is None:
+        st.info("No clip classified yet on the Classify page, so this page uses 12 s of generated music "
+                "(drums, bass and chords).")
+        data = synth.wav_bytes(synth.music_like(12.0, sr=22050, seed=7), 22050)
+        a = analysis.analyse(clf, "generated example", data, chunk_seconds=s.chunk_seconds,
+                             hop_seconds=s.hop_seconds, max_seconds=s.max_seconds)
+    clip, pred, mel = a.clip, a.prediction, clf.info.mel_params
+    st.markdown(f"Clip: **{a.name}**, {clip.duration:.1f} s, model `{pred.model}`.")
+
+    st.header("1. Sound is a waveform")
+    st.markdown(f"The file is decoded, mixed to one channel and resampled to {clip.sample_rate} samples per second "
+                f"(the original had {clip.source_sample_rate} Hz, {clip.source_channels} channel(s)).")
+    show(plots.waveform(clip.samples, clip.sample_rate, scale=s.scale))
+
+    st.header("2. From waveform to frequencies: the mel scale")
+    st.markdown(f"Every {mel.hop_length / mel.sample_rate * 1000:.0f} ms, a {mel.n_fft / mel.sample_rate * 1000:.0f} ms "
+                f"slice is turned into its frequencies (a Fourier transform). {mel.n_mels} mel filters then group "
+                "them the way hearing does: narrow bands for low notes, wide ones for high notes.")
+    show(plots.mel_filters(mel, scale=s.scale))
+
+    st.header("3. The mel spectrogram")
+    st.markdown("Time runs left to right, pitch bottom to top, loudness is colour. This picture is what the "
+                "network actually looks at. Drums show as vertical lines, held notes as horizontal ones.")
+    show(plots.mel_spectrogram(clip.samples, mel, scale=s.scale))
+
+    st.header("4. Cut into chunks")
+    st.markdown(f"The model looks at {s.chunk_seconds:g} s at a time, starting a new chunk every {s.hop_seconds:g} s "
+                f"({len(pred.starts)} chunks here). The last chunk is aligned with the end of the clip.")
+    show(plots.waveform(clip.samples, clip.sample_rate, starts=pred.starts, ends=pred.ends, scale=s.scale))
+
+    st.header("5. A guess per chunk")
+    st.markdown("For each chunk the network (musicnn, trained on a million songs, plus our small genre layer) "
+                "gives a probability for each of the ten genres.")
+    show(plots.genre_timeline(pred.probabilities, pred.starts, pred.ends, pred.labels, scale=s.scale))
+
+    st.header("6. One verdict for the clip")
+    c1, c2 = st.columns(2)
+    with c1:
+        show(plots.verdict_bars(pred.scores("mean"), pred.labels, k=5, scale=s.scale, title="Mean probability"))
+    with c2:
+        show(plots.verdict_bars(pred.scores("vote"), pred.labels, k=5, scale=s.scale, title="Majority vote"))
+    verdict(pred, "mean")

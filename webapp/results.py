@@ -1,0 +1,80 @@
+"""Render one analysed clip: verdict, timeline, chunk player, waveform, spectrogram, downloads."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import streamlit as st
+
+from genre_model import plots
+from genre_model.features import MelParams
+from genre_model.predict import NOVELTY_LIMIT, UNSURE_CONFIDENCE, Prediction
+from webapp.analysis import Analysis, prediction_csv, segment_wav
+from webapp.ui import Settings, show
+
+
+AGGREGATE_NAMES = {"mean": "mean probability", "vote": "majority vote"}
+
+
+def aggregate_choice() -> str:
+    """How chunk results become the clip verdict; changing it recomputes nothing."""
+    return st.radio("Clip verdict by", list(AGGREGATE_NAMES), key="aggregate", horizontal=True,
+                    format_func=AGGREGATE_NAMES.get,
+                    help="Mean probability averages every chunk's probabilities; majority vote counts each "
+                         "chunk's top genre.")
+
+
+def verdict(pred: Prediction, aggregate: str) -> None:
+    (genre, score), *_ = pred.top_k(1, aggregate)
+    how = "mean chunk probability" if aggregate == "mean" else "share of chunk votes"
+    st.markdown(f"## Verdict: **{genre.upper()}** &nbsp; {score:.0%}")
+    st.caption(f"{how} over {len(pred.starts)} chunks · model `{pred.model}`")
+    if pred.is_unsure(aggregate):
+        st.warning(f"The model is unsure: its best guess scores below {UNSURE_CONFIDENCE:.0%}. "
+                   "Treat the verdict as a guess; the genre timeline shows where the model hesitates.")
+    if pred.is_unfamiliar():
+        st.warning("This audio is unlike the music the model was trained on (median novelty "
+                   f"{np.median(pred.novelty):.2f} > {NOVELTY_LIMIT}). Is it music? Speech, noise, a test tone "
+                   "or a very distant recording still gets one of the ten labels.")
+    for w in pred.warnings:
+        st.info(w)
+
+
+def chunk_label(pred: Prediction, i: int) -> str:
+    return f"{pred.starts[i]:.1f}-{pred.ends[i]:.1f} s · {pred.chunk_genres[i]}"
+
+
+def render(a: Analysis, s: Settings, mel: MelParams, *, key: str = "main") -> None:
+    pred, clip = a.prediction, a.clip
+    aggregate = aggregate_choice()
+    verdict(pred, aggregate)
+    left, right = st.columns([3, 2])
+    with left:
+        show(plots.verdict_bars(pred.scores(aggregate), pred.labels, k=3, scale=s.scale,
+                                title="Top 3 genres"))
+    with right:
+        st.markdown(f"**{a.name}** · {clip.duration:.1f} s")
+        st.audio(segment_wav(clip, 0, clip.duration), format="audio/wav")
+    show(plots.genre_timeline(pred.probabilities, pred.starts, pred.ends, pred.labels, scale=s.scale))
+
+    st.subheader("Listen to one chunk")
+    options = list(range(len(pred.starts)))
+    chosen = st.select_slider("Chunk", options, format_func=lambda i: chunk_label(pred, i), key=f"chunk_{key}")
+    c1, c2 = st.columns([2, 3])
+    with c1:
+        st.audio(segment_wav(clip, pred.starts[chosen], pred.ends[chosen]), format="audio/wav")
+        st.caption(f"Exactly {pred.starts[chosen]:.2f}-{pred.ends[chosen]:.2f} s of the input.")
+    with c2:
+        show(plots.verdict_bars(pred.probabilities[chosen], pred.labels, k=5, scale=s.scale * 0.8,
+                                title=f"Chunk {chosen + 1}: top 5"))
+    show(plots.waveform(clip.samples, clip.sample_rate, starts=pred.starts, ends=pred.ends,
+                        highlight=chosen, scale=s.scale))
+    show(plots.mel_spectrogram(clip.samples, mel, scale=s.scale))
+
+    d1, d2 = st.columns(2)
+    stem = a.name.rsplit(".", 1)[0] or "clip"
+    d1.download_button("Download chunks (CSV)", prediction_csv(pred), file_name=f"{stem}-genres.csv",
+                       mime="text/csv", key=f"csv_{key}")
+    d2.download_button("Download result (JSON)", json.dumps({"file": a.name, **pred.to_dict(aggregate)}, indent=1),
+                       file_name=f"{stem}-genres.json", mime="application/json", key=f"json_{key}")

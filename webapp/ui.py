@@ -1,0 +1,91 @@
+"""Streamlit helpers shared by the pages: settings, the cached model, figures, projector mode."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import streamlit as st
+
+from genre_model.checkpoint import available_models
+from genre_model.predict import Classifier
+
+LOADS = {"count": 0}  # how many times a model was loaded in this process (the tests read it)
+
+
+@st.cache_resource(show_spinner="Loading the model (once per server)...")
+def classifier(name: str) -> Classifier:
+    """One Classifier per model and process, shared by every session and rerun."""
+    LOADS["count"] += 1
+    return Classifier(name)
+
+
+@dataclass
+class Settings:
+    model: str
+    chunk_seconds: float
+    hop_seconds: float
+    presentation: bool
+    data_dir: str
+    max_minutes: float
+
+    @property
+    def scale(self) -> float:
+        return 1.5 if self.presentation else 1.0
+
+    @property
+    def max_seconds(self) -> float:
+        return self.max_minutes * 60
+
+
+def sidebar_settings() -> Settings:
+    """The sidebar controls, shown on every page (called from streamlit_app.py)."""
+    models = available_models()
+    with st.sidebar:
+        st.header("Settings")
+        model = st.selectbox("Model", models, key="model", help="Every model in weights/.")
+        chunk = st.slider("Chunk length (s)", 1.0, 10.0, 3.0, 0.5, key="chunk_seconds",
+                          help="The model classifies the audio in windows of this length.")
+        hop = st.slider("Hop between chunks (s)", 0.5, 10.0, 1.5, 0.5, key="hop_seconds",
+                        help="Smaller than the chunk length means overlapping chunks.")
+        if hop > chunk:
+            st.warning("The hop is longer than a chunk, which would skip audio; using hop = chunk length.")
+            hop = chunk
+        presentation = st.toggle("Presentation mode (projector)", key="presentation",
+                                 help="Larger text and figures.")
+        data_dir = st.text_input("Dataset folder (optional)", key="data_dir",
+                                 value=os.environ.get("GENRE_DATA_DIR", ""),
+                                 help="A folder of <genre>/<audio files>, e.g. the GTZAN excerpts. Used for "
+                                      "example clips and to play clips on the Explore page.")
+        max_minutes = st.number_input("Longest accepted audio (minutes)", 1.0, 60.0, 20.0, 1.0, key="max_minutes")
+    if presentation:
+        st.markdown("<style>html, body, [class*='st-'] {font-size: 1.3rem;} h1 {font-size: 3rem !important;}</style>",
+                    unsafe_allow_html=True)
+    return Settings(model, chunk, hop, presentation, data_dir.strip(), max_minutes)
+
+
+def settings() -> Settings:
+    return st.session_state["settings"]
+
+
+def show(fig) -> None:
+    st.pyplot(fig, clear_figure=True)
+    plt.close(fig)
+
+
+def data_root(s: Settings) -> Path | None:
+    """The configured dataset folder, if it exists."""
+    if not s.data_dir:
+        return None
+    path = Path(s.data_dir).expanduser()
+    return path.resolve() if path.is_dir() else None
+
+
+def safe_data_path(root: Path, relpath: str) -> Path | None:
+    """``root/relpath`` only if it stays inside ``root`` and is a file (no ``..`` or absolute escapes)."""
+    candidate = (root / relpath).resolve()
+    if root != candidate and root in candidate.parents and candidate.is_file():
+        return candidate
+    return None
