@@ -4,11 +4,11 @@ import streamlit as st
 
 from webapp.ui import sidebar_settings
 
-st.set_page_config(page_title="Music genre classifier", page_icon="🎵", layout="wide")
+st.set_page_config(page_title="Music genre classifier", page_icon=":material/music_note:", layout="wide")
 st.session_state["settings"] = sidebar_settings()
 st.navigation([
-    st.Page("pages/classify.py", title="Classify", icon="🎤", default=True),
-    st.Page("pages/explore.py", title="Explore misclassified", icon="🔎"),
-    st.Page("pages/compare.py", title="Compare models", icon="📊"),
-    st.Page("pages/how_it_works.py", title="How it works", icon="💡"),
+    st.Page("pages/classify.py", title="Classify", icon=":material/mic:", default=True),
+    st.Page("pages/explore.py", title="Explore misclassified", icon=":material/search:"),
+    st.Page("pages/compare.py", title="Compare models", icon=":material/bar_chart:"),
+    st.Page("pages/how_it_works.py", title="How it works", icon=":material/lightbulb:"),
 ]).run()

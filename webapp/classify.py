@@ -44,7 +44,7 @@ def _inputs() -> None:
         if rec is not None:
             _offer("audio_input", "recording.wav", rec.getvalue())
     with tabs[1]:
-        seconds = st.slider("Take length (s)", 5, 30, 10, key="take_seconds")
+        seconds = st.slider("Take length (s)", 3, 30, 10, key="take_seconds")
         try:
             from audio_recorder_streamlit import audio_recorder
             data = audio_recorder(text="Click to record, click again to stop", energy_threshold=(-1.0, 1.0),

@@ -11,7 +11,7 @@ from genre_model import plots
 from genre_model.features import MelParams
 from genre_model.predict import NOVELTY_LIMIT, UNSURE_CONFIDENCE, Prediction
 from webapp.analysis import Analysis, prediction_csv, segment_wav
-from webapp.ui import Settings, show
+from webapp.ui import Settings, show_cached
 
 
 AGGREGATE_NAMES = {"mean": "mean probability", "vote": "majority vote"}
@@ -49,14 +49,17 @@ def render(a: Analysis, s: Settings, mel: MelParams, *, key: str = "main") -> No
     pred, clip = a.prediction, a.clip
     aggregate = aggregate_choice()
     verdict(pred, aggregate)
+    # Figures are cached by everything they depend on, so a rerun only redraws what changed.
+    base = (a.sha, pred.model, s.chunk_seconds, s.hop_seconds, s.scale)
     left, right = st.columns([3, 2])
     with left:
-        show(plots.verdict_bars(pred.scores(aggregate), pred.labels, k=3, scale=s.scale,
-                                title="Top 3 genres"))
+        show_cached(base + ("top3", aggregate), lambda: plots.verdict_bars(
+            pred.scores(aggregate), pred.labels, k=3, scale=s.scale, title="Top 3 genres"))
     with right:
         st.markdown(f"**{a.name}** · {clip.duration:.1f} s")
         st.audio(segment_wav(clip, 0, clip.duration), format="audio/wav")
-    show(plots.genre_timeline(pred.probabilities, pred.starts, pred.ends, pred.labels, scale=s.scale))
+    show_cached(base + ("timeline",), lambda: plots.genre_timeline(
+        pred.probabilities, pred.starts, pred.ends, pred.labels, scale=s.scale))
 
     st.subheader("Listen to one chunk")
     options = list(range(len(pred.starts)))
@@ -66,11 +69,11 @@ def render(a: Analysis, s: Settings, mel: MelParams, *, key: str = "main") -> No
         st.audio(segment_wav(clip, pred.starts[chosen], pred.ends[chosen]), format="audio/wav")
         st.caption(f"Exactly {pred.starts[chosen]:.2f}-{pred.ends[chosen]:.2f} s of the input.")
     with c2:
-        show(plots.verdict_bars(pred.probabilities[chosen], pred.labels, k=5, scale=s.scale * 0.8,
-                                title=f"Chunk {chosen + 1}: top 5"))
-    show(plots.waveform(clip.samples, clip.sample_rate, starts=pred.starts, ends=pred.ends,
-                        highlight=chosen, scale=s.scale))
-    show(plots.mel_spectrogram(clip.samples, mel, scale=s.scale))
+        show_cached(base + ("chunk", chosen), lambda: plots.verdict_bars(
+            pred.probabilities[chosen], pred.labels, k=5, scale=s.scale * 0.8, title=f"Chunk {chosen + 1}: top 5"))
+    show_cached(base + ("waveform", chosen), lambda: plots.waveform(
+        clip.samples, clip.sample_rate, starts=pred.starts, ends=pred.ends, highlight=chosen, scale=s.scale))
+    show_cached((a.sha, mel, s.scale, "mel"), lambda: plots.mel_spectrogram(clip.samples, mel, scale=s.scale))
 
     d1, d2 = st.columns(2)
     stem = a.name.rsplit(".", 1)[0] or "clip"

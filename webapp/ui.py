@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import matplotlib.pyplot as plt
 import streamlit as st
@@ -73,6 +77,30 @@ def settings() -> Settings:
 def show(fig) -> None:
     st.pyplot(fig, clear_figure=True)
     plt.close(fig)
+
+
+_PNG_CACHE: OrderedDict[tuple, bytes] = OrderedDict()
+_PNG_LOCK = threading.Lock()
+
+
+def show_cached(key: tuple, build: Callable[[], "plt.Figure"]) -> None:
+    """Show a figure rendered once per ``key``: a rerun that changes nothing it depends on just
+    re-sends the PNG instead of drawing it again (matplotlib is the slow part of a rerun)."""
+    with _PNG_LOCK:
+        png = _PNG_CACHE.get(key)
+        if png is not None:
+            _PNG_CACHE.move_to_end(key)
+    if png is None:
+        fig = build()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100)
+        plt.close(fig)
+        png = buf.getvalue()
+        with _PNG_LOCK:
+            _PNG_CACHE[key] = png
+            while len(_PNG_CACHE) > 96:
+                _PNG_CACHE.popitem(last=False)
+    st.image(png)
 
 
 def data_root(s: Settings) -> Path | None:

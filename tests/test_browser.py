@@ -1,0 +1,164 @@
+"""The app in a real browser: headless Chromium (Debian's) driven by Playwright, with a fake
+microphone fed by a generated WAV. Skipped, with the reason, when Chromium or Playwright is missing.
+
+Screenshots go to $GENRE_SCREENSHOTS (default: artifacts/screenshots); the README shows copies."""
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from genre_model import synth
+from tests.conftest import ROOT, dominant_frequency
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
+pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)"),
+              pytest.mark.slow]
+SHOTS = Path(os.environ.get("GENRE_SCREENSHOTS", ROOT / "artifacts" / "screenshots"))
+MIC_HZ = 660.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = _free_port()
+    env = {**os.environ, "GENRE_COLLECTION": str(tmp_path_factory.mktemp("db") / "c.sqlite")}
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
+                             "--server.port", str(port), "--server.address", "127.0.0.1"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("the app did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def fake_mic(tmp_path_factory) -> Path:
+    """A 660 Hz tone over a drum pattern: the tone's frequency survives the browser's voice processing."""
+    path = tmp_path_factory.mktemp("mic") / "mic.wav"
+    y = synth.tone(MIC_HZ, 60.0, sr=48000, amplitude=0.5) + 0.3 * synth.drum_pattern(60.0, sr=48000)
+    sf.write(path, y, 48000, subtype="PCM_16")
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser(fake_mic):
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={fake_mic}"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx.grant_permissions(["microphone"], origin=server)
+    pg = ctx.new_page()
+    pg.goto(server)
+    pg.wait_for_selector("text=What genre is this?", timeout=90_000)
+    yield pg
+    ctx.close()
+
+
+def _shot(pg, name: str, height: int = 1000) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    pg.set_viewport_size({"width": 1400, "height": height})  # Streamlit scrolls inside the page: grow it
+    pg.wait_for_timeout(1500)  # let figures finish drawing
+    pg.screenshot(path=str(SHOTS / f"{name}.png"))
+    pg.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def _main_audio(pg, server) -> tuple[np.ndarray, int]:
+    """The decoded clip the app classified, fetched from the player's source."""
+    players = pg.locator('[data-testid="stAudio"]')
+    best = None
+    for i in range(players.count()):
+        src = players.nth(i).get_attribute("src")
+        if not src:
+            continue
+        data = pg.request.get(src if src.startswith("http") else server + src).body()
+        samples, sr = sf.read(io.BytesIO(data), dtype="float32")
+        if best is None or len(samples) > len(best[0]):
+            best = (samples, sr)
+    assert best is not None, "no audio player on the page"
+    return best
+
+
+def test_upload_gives_a_verdict(page, server, tmp_path):
+    wav = tmp_path / "upload.wav"
+    sf.write(wav, synth.music_like(12.0, sr=44100, seed=5), 44100)
+    page.get_by_role("tab", name="Upload files").click()
+    page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(str(wav))
+    page.wait_for_selector("text=Verdict:", timeout=60_000)
+    page.wait_for_selector("text=upload.wav · 12.0 s", timeout=30_000)
+    _shot(page, "classify-upload", height=3000)
+
+
+def test_record_with_streamlit_audio_input(page, server):
+    button = page.locator('[data-testid="stAudioInputActionButton"]')
+    button.click()
+    page.wait_for_timeout(4000)
+    button.click()
+    page.wait_for_selector("text=Verdict:", timeout=60_000)
+    page.wait_for_selector("text=recording.wav", timeout=30_000)
+    samples, sr = _main_audio(page, server)
+    assert len(samples) / sr > 2.0
+    assert dominant_frequency(samples, sr) == pytest.approx(MIC_HZ, abs=5.0)
+    _shot(page, "classify-audio-input")
+
+
+def test_record_with_audio_recorder_component(page, server):
+    page.get_by_role("tab", name="Record (button)").click()
+    take = page.locator('[data-testid="stSlider"]').filter(has_text="Take length").get_by_role("slider")
+    take.focus()
+    take.press("Home")  # shortest take: 3 s
+    page.wait_for_timeout(1000)
+    frame = page.frame_locator('iframe[title="audio_recorder_streamlit.audio_recorder"]')
+    frame.locator('svg[data-icon="microphone"]').click()
+    page.wait_for_selector("text=button-recording.wav", timeout=60_000)
+    page.wait_for_selector("text=Verdict:", timeout=30_000)
+    samples, sr = _main_audio(page, server)
+    assert len(samples) / sr > 2.0
+    assert dominant_frequency(samples, sr) == pytest.approx(MIC_HZ, abs=5.0)
+    _shot(page, "classify-audio-recorder")
+
+
+@pytest.mark.parametrize("title,heading", [
+    ("Explore misclassified", "Where does the model go wrong?"),
+    ("Compare models", "Compare models"),
+    ("How it works", "How it works"),
+])
+def test_every_page_opens(page, title, heading):
+    page.get_by_role("link", name=title).click()
+    page.wait_for_selector(f"h1:has-text('{heading}')", timeout=60_000)
+    page.wait_for_timeout(1500)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    _shot(page, title.lower().replace(" ", "-"), height=2400)
