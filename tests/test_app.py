@@ -5,7 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from genre_model import synth
-from tests.conftest import ROOT
+from tests.conftest import EXCERPTS, ROOT, needs_shared_data
 
 APP = str(ROOT / "streamlit_app.py")
 PAGES = ["pages/classify.py", "pages/explore.py", "pages/compare.py", "pages/how_it_works.py"]
@@ -104,3 +104,29 @@ def test_labelled_clip_appears_in_the_explorer(app):
     app.run()
     assert not app.exception, app.exception
     assert any("mine.wav" in s.value for s in app.subheader)
+
+
+def test_dataset_paths_cannot_escape_the_folder(tmp_path):
+    from webapp.ui import safe_data_path
+    root = tmp_path / "data"
+    (root / "rock").mkdir(parents=True)
+    (root / "rock" / "a.wav").write_bytes(b"x")
+    (tmp_path / "secret.wav").write_bytes(b"x")
+    assert safe_data_path(root.resolve(), "rock/a.wav") == (root / "rock" / "a.wav").resolve()
+    for bad in ("../secret.wav", str(tmp_path / "secret.wav"), "rock/../../secret.wav", "rock", "missing.wav"):
+        assert safe_data_path(root.resolve(), bad) is None, bad
+
+
+@needs_shared_data
+def test_explorer_plays_a_misclassified_clip_when_the_dataset_is_set(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENRE_COLLECTION", str(tmp_path / "collection.sqlite"))
+    monkeypatch.setenv("GENRE_DATA_DIR", str(EXCERPTS))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("pages/explore.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert at.subheader and "true" in at.subheader[-1].value and "predicted" in at.subheader[-1].value
+    assert len(at.get("audio")) == 1
+    assert not any("Dataset folder" in i.value for i in at.info)
