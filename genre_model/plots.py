@@ -1,28 +1,28 @@
 """Matplotlib figures shared by the app and reports. Labelled axes, colour-blind-safe colours
-(cividis for intensities, Okabe-Ito for categories), and a ``scale`` for projectors."""
+(cividis for intensities, Okabe-Ito for categories), and a ``scale`` for projectors.
+
+Figures are built with ``matplotlib.figure.Figure`` directly, never through pyplot's global state,
+so that several app sessions can draw at the same time safely; no figure needs closing."""
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from .features import MelParams, compress, mel_band_frequencies, mel_power  # noqa: E402
+from .features import MelParams, compress, mel_band_frequencies, mel_power
 
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2",
              "#D55E00", "#CC79A7", "#000000", "#999999", "#882255"]
 HEAT = "cividis"
 
 
-def _fig(width: float, height: float, scale: float) -> tuple[Figure, plt.Axes]:
-    fig, ax = plt.subplots(figsize=(width * scale, height * scale), dpi=100, layout="constrained")
-    return fig, ax
+def _fig(width: float, height: float, scale: float) -> tuple[Figure, Axes]:
+    fig = Figure(figsize=(width * scale, height * scale), dpi=100, layout="constrained")
+    return fig, fig.add_subplot()
 
 
-def _fonts(ax: plt.Axes, scale: float) -> None:
+def _fonts(ax: Axes, scale: float) -> None:
     size = 10 * scale
     ax.title.set_fontsize(size * 1.15)
     ax.xaxis.label.set_fontsize(size)

@@ -130,3 +130,19 @@ def test_explorer_plays_a_misclassified_clip_when_the_dataset_is_set(tmp_path, m
     assert at.subheader and "true" in at.subheader[-1].value and "predicted" in at.subheader[-1].value
     assert len(at.get("audio")) == 1
     assert not any("Dataset folder" in i.value for i in at.info)
+
+
+def test_upload_name_is_only_a_label(app, tmp_path):
+    before = set(ROOT.parent.iterdir()) | set(ROOT.iterdir())
+    app.file_uploader(key="uploads").set_value(("../../evil.wav", _music(seed=6), "audio/wav"))
+    app.run()
+    assert not app.exception, app.exception
+    assert "Verdict:" in _texts(app)
+    assert set(ROOT.parent.iterdir()) | set(ROOT.iterdir()) == before
+
+
+def test_server_config_keeps_xsrf_and_limits_uploads():
+    import tomllib
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["enableXsrfProtection"] is True
+    assert 0 < config["server"]["maxUploadSize"] <= 200

@@ -5,12 +5,6 @@ Screenshots go to $GENRE_SCREENSHOTS (default: artifacts/screenshots); the READM
 
 import io
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +12,9 @@ import pytest
 import soundfile as sf
 
 from genre_model import synth
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app
 from tests.conftest import ROOT, dominant_frequency
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
 pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)"),
               pytest.mark.slow]
@@ -28,33 +22,12 @@ SHOTS = Path(os.environ.get("GENRE_SCREENSHOTS", ROOT / "artifacts" / "screensho
 MIC_HZ = 660.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    port = _free_port()
-    env = {**os.environ, "GENRE_COLLECTION": str(tmp_path_factory.mktemp("db") / "c.sqlite")}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-                             "--server.port", str(port), "--server.address", "127.0.0.1"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("the app did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+    tmp = tmp_path_factory.mktemp("app")
+    url, proc = start_app({**os.environ, "GENRE_COLLECTION": str(tmp / "c.sqlite")}, tmp / "app.log")
     yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    stop_app(proc)
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +42,9 @@ def fake_mic(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def browser(fake_mic):
     with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={fake_mic}"])
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + [
+            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={fake_mic}"])
         yield b
         b.close()
 
@@ -163,3 +135,13 @@ def test_every_page_opens(page, title, heading):
     page.wait_for_timeout(1500)
     assert page.locator('[data-testid="stException"]').count() == 0
     _shot(page, title.lower().replace(" ", "-"), height=2400)
+
+
+def test_an_oversized_upload_gets_a_clear_message(page, tmp_path):
+    big = tmp_path / "huge.wav"
+    with open(big, "wb") as f:  # sparse: 101 MB on paper, nothing on disk
+        f.truncate(101 * 1024 * 1024)
+    page.get_by_role("tab", name="Upload files").click()
+    page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(str(big))
+    page.wait_for_selector("text=/100(\\.0)? ?MB or smaller/", timeout=30_000)
+    assert page.locator('[data-testid="stException"]').count() == 0

@@ -47,7 +47,7 @@ def main() -> None:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "GENRE_COLLECTION": str(Path(tmp) / "c.sqlite")}
+        env = {"MALLOC_ARENA_MAX": "2", **os.environ, "GENRE_COLLECTION": str(Path(tmp) / "c.sqlite")}  # as scripts/app.sh
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=[
                 "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",

@@ -95,7 +95,9 @@ def _batch(files) -> None:
         st.dataframe(rows, hide_index=True, width="stretch")
     if good:
         names = [f.name for f in good]
-        chosen = st.selectbox("Show details for", names, key="upload_choice") if len(good) > 1 else names[0]
+        # A new key whenever the list grows, so the newest upload is shown by default.
+        chosen = (st.selectbox("Show details for", names, index=len(names) - 1, key=f"upload_choice_{len(files)}")
+                  if len(good) > 1 else names[0])
         f = good[names.index(chosen)]
         _offer(f"upload:{chosen}", f.name, f.getvalue())
     for r in rows:

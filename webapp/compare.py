@@ -23,11 +23,11 @@ def run() -> None:
         return
     labels = next(iter(reports.values()))["labels"]
     f1 = {name: [r["metrics"]["clean"]["per_genre"][g]["f1"] for g in labels] for name, r in reports.items()}
-    show(plots.grouped_bars(f1, labels, ylabel="F1", title="Per-genre F1 (out of fold)", scale=s.scale))
+    show(lambda: plots.grouped_bars(f1, labels, ylabel="F1", title="Per-genre F1 (out of fold)", scale=s.scale))
     cols = st.columns(min(3, len(reports)))
     for i, (name, r) in enumerate(reports.items()):
         with cols[i % len(cols)]:
-            show(plots.confusion(r["metrics"]["clean"]["confusion"], labels, title=name, scale=s.scale))
+            show(lambda: plots.confusion(r["metrics"]["clean"]["confusion"], labels, title=name, scale=s.scale))
     curves = {name: r["curves"] for name, r in reports.items() if r.get("curves")}
     st.subheader("Training curves")
     if not curves:

@@ -56,7 +56,7 @@ def _detail(report: dict, clip: dict) -> None:
         probs = np.array([c["probabilities"] for c in chunks])
         starts = np.array([c["start"] for c in chunks])
         ends = np.array([c["end"] for c in chunks])
-        show(plots.genre_timeline(probs, starts, ends, labels, scale=s.scale))
+        show(lambda: plots.genre_timeline(probs, starts, ends, labels, scale=s.scale))
     data, hint = _clip_audio(report, clip)
     if data is None:
         st.info(hint)
@@ -68,9 +68,9 @@ def _detail(report: dict, clip: dict) -> None:
             st.error(f"{clip['path']}: {exc.message}")
         else:
             st.audio(data)
-            show(plots.waveform(decoded.samples, decoded.sample_rate,
+            show(lambda: plots.waveform(decoded.samples, decoded.sample_rate,
                                 starts=starts if chunks else None, ends=ends if chunks else None, scale=s.scale))
-            show(plots.mel_spectrogram(decoded.samples, clf.info.mel_params, scale=s.scale))
+            show(lambda: plots.mel_spectrogram(decoded.samples, clf.info.mel_params, scale=s.scale))
     if chunks:
         st.markdown("**Per-chunk probabilities**")
         st.dataframe([{"start": c["start"], "end": c["end"], **{g: round(p, 3) for g, p in zip(labels, c["probabilities"])}}
@@ -102,7 +102,7 @@ def run() -> None:
     _summary(report)
     m = report.get("metrics", {}).get("clean")
     if m:
-        show(plots.confusion(m["confusion"], labels, title="Confusion matrix (rows: true genre)", scale=s.scale))
+        show(lambda: plots.confusion(m["confusion"], labels, title="Confusion matrix (rows: true genre)", scale=s.scale))
 
     st.subheader("Clips")
     c1, c2, c3 = st.columns(3)

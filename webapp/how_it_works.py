@@ -27,33 +27,33 @@ def run() -> None:
     st.header("1. Sound is a waveform")
     st.markdown(f"The file is decoded, mixed to one channel and resampled to {clip.sample_rate} samples per second "
                 f"(the original had {clip.source_sample_rate} Hz, {clip.source_channels} channel(s)).")
-    show(plots.waveform(clip.samples, clip.sample_rate, scale=s.scale))
+    show(lambda: plots.waveform(clip.samples, clip.sample_rate, scale=s.scale))
 
     st.header("2. From waveform to frequencies: the mel scale")
     st.markdown(f"Every {mel.hop_length / mel.sample_rate * 1000:.0f} ms, a {mel.n_fft / mel.sample_rate * 1000:.0f} ms "
                 f"slice is turned into its frequencies (a Fourier transform). {mel.n_mels} mel filters then group "
                 "them the way hearing does: narrow bands for low notes, wide ones for high notes.")
-    show(plots.mel_filters(mel, scale=s.scale))
+    show(lambda: plots.mel_filters(mel, scale=s.scale))
 
     st.header("3. The mel spectrogram")
     st.markdown("Time runs left to right, pitch bottom to top, loudness is colour. This picture is what the "
                 "network actually looks at. Drums show as vertical lines, held notes as horizontal ones.")
-    show(plots.mel_spectrogram(clip.samples, mel, scale=s.scale))
+    show(lambda: plots.mel_spectrogram(clip.samples, mel, scale=s.scale))
 
     st.header("4. Cut into chunks")
     st.markdown(f"The model looks at {s.chunk_seconds:g} s at a time, starting a new chunk every {s.hop_seconds:g} s "
                 f"({len(pred.starts)} chunks here). The last chunk is aligned with the end of the clip.")
-    show(plots.waveform(clip.samples, clip.sample_rate, starts=pred.starts, ends=pred.ends, scale=s.scale))
+    show(lambda: plots.waveform(clip.samples, clip.sample_rate, starts=pred.starts, ends=pred.ends, scale=s.scale))
 
     st.header("5. A guess per chunk")
     st.markdown("For each chunk the network (musicnn, trained on a million songs, plus our small genre layer) "
                 "gives a probability for each of the ten genres.")
-    show(plots.genre_timeline(pred.probabilities, pred.starts, pred.ends, pred.labels, scale=s.scale))
+    show(lambda: plots.genre_timeline(pred.probabilities, pred.starts, pred.ends, pred.labels, scale=s.scale))
 
     st.header("6. One verdict for the clip")
     c1, c2 = st.columns(2)
     with c1:
-        show(plots.verdict_bars(pred.scores("mean"), pred.labels, k=5, scale=s.scale, title="Mean probability"))
+        show(lambda: plots.verdict_bars(pred.scores("mean"), pred.labels, k=5, scale=s.scale, title="Mean probability"))
     with c2:
-        show(plots.verdict_bars(pred.scores("vote"), pred.labels, k=5, scale=s.scale, title="Majority vote"))
+        show(lambda: plots.verdict_bars(pred.scores("vote"), pred.labels, k=5, scale=s.scale, title="Majority vote"))
     verdict(pred, "mean")

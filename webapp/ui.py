@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import matplotlib.pyplot as plt
 import streamlit as st
+from matplotlib.figure import Figure
 
 from genre_model.checkpoint import available_models
 from genre_model.predict import Classifier
@@ -23,7 +24,9 @@ LOADS = {"count": 0}  # how many times a model was loaded in this process (the t
 def classifier(name: str) -> Classifier:
     """One Classifier per model and process, shared by every session and rerun."""
     LOADS["count"] += 1
-    return Classifier(name)
+    clf = Classifier(name)
+    print(f"genre-demo: loaded model {name} on {clf.device}", file=sys.stderr, flush=True)
+    return clf
 
 
 @dataclass
@@ -74,16 +77,26 @@ def settings() -> Settings:
     return st.session_state["settings"]
 
 
-def show(fig) -> None:
-    st.pyplot(fig, clear_figure=True)
-    plt.close(fig)
-
-
 _PNG_CACHE: OrderedDict[tuple, bytes] = OrderedDict()
 _PNG_LOCK = threading.Lock()
+# One figure drawn at a time: no speed is lost on a 2-core server, and memory stays bounded when
+# many sessions classify at once.
+_DRAW_LOCK = threading.Lock()
 
 
-def show_cached(key: tuple, build: Callable[[], "plt.Figure"]) -> None:
+def _render(build: Callable[[], Figure]) -> bytes:
+    with _DRAW_LOCK:
+        buf = io.BytesIO()
+        build().savefig(buf, format="png", dpi=100)
+    return buf.getvalue()
+
+
+def show(build: Callable[[], Figure]) -> None:
+    """Draw a figure (``build`` returns it) and show it."""
+    st.image(_render(build))
+
+
+def show_cached(key: tuple, build: Callable[[], Figure]) -> None:
     """Show a figure rendered once per ``key``: a rerun that changes nothing it depends on just
     re-sends the PNG instead of drawing it again (matplotlib is the slow part of a rerun)."""
     with _PNG_LOCK:
@@ -91,11 +104,7 @@ def show_cached(key: tuple, build: Callable[[], "plt.Figure"]) -> None:
         if png is not None:
             _PNG_CACHE.move_to_end(key)
     if png is None:
-        fig = build()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=100)
-        plt.close(fig)
-        png = buf.getvalue()
+        png = _render(build)
         with _PNG_LOCK:
             _PNG_CACHE[key] = png
             while len(_PNG_CACHE) > 96:
