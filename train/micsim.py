@@ -75,10 +75,17 @@ def _noise(n: int, kind: str, sr: int, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def simulate_microphone(y: np.ndarray, sr: int, rng: np.random.Generator) -> tuple[np.ndarray, MicConditions]:
+# One fixed, moderate condition, the one issue #2 quotes for its own measurement (reverb, a
+# 150 Hz-7 kHz band, noise at 20 dB SNR), to compare against: evaluation only, never tuned on.
+REFERENCE_CONDITIONS = MicConditions(rt60=0.5, direct_to_reverb_db=3.0, low_hz=150.0, high_hz=7000.0,
+                                     filter_order=4, drive=1.0, noise="pink", snr_db=20.0, level_db=-6.0)
+
+
+def simulate_microphone(y: np.ndarray, sr: int, rng: np.random.Generator,
+                        conditions: MicConditions | None = None) -> tuple[np.ndarray, MicConditions]:
     """A simulated room recording of ``y`` (mono float32 at ``sr``): same length, float32, and the
-    conditions drawn for it."""
-    c = draw_conditions(sr, rng)
+    conditions used (drawn from ``rng`` unless given)."""
+    c = conditions or draw_conditions(sr, rng)
     x = signal.fftconvolve(y.astype(np.float64), room_impulse_response(sr, c.rt60, c.direct_to_reverb_db, rng))[: len(y)]
     sos = signal.butter(c.filter_order, [c.low_hz, c.high_hz], btype="bandpass", fs=sr, output="sos")
     x = signal.sosfilt(sos, x)

@@ -39,7 +39,7 @@ from train.data import LabelledClip, file_sha256, find_clips, fingerprint
 from train.embeddings import EmbeddingCache, backbone_hash, embed_chunks
 from train.head import fit_head, head_probabilities
 from genre_model.metrics import classification_report
-from train.micsim import simulate_microphone
+from train.micsim import REFERENCE_CONDITIONS, simulate_microphone
 from train.model_card import write_model_card
 
 DEFAULT_CACHE = Path.home() / ".cache" / "genre_model"
@@ -67,6 +67,7 @@ class ClipEmbeddings:
     train_sims: list[np.ndarray] = field(default_factory=list)
     eval_sims: list[np.ndarray] = field(default_factory=list)
     eval_conditions: list[dict] = field(default_factory=list)
+    reference_sim: np.ndarray | None = None
 
 
 def musicnn_wheel(cache_dir: Path = DEFAULT_CACHE) -> Path:
@@ -106,7 +107,7 @@ def extract(clips: list[LabelledClip], backbone: MusiCNN, recipe: Recipe, cache_
     for clip in tqdm(clips, desc="embeddings", unit="clip", disable=not progress):
         sha = file_sha256(clip.path)
         variants = (["clean"] + [f"sim{i}" for i in range(recipe.mic_copies)]
-                    + [f"eval{j}" for j in range(EVAL_COPIES)])
+                    + [f"eval{j}" for j in range(EVAL_COPIES)] + ["reference"])
         cached = {v: cache.get(sha, v) for v in variants}
         stats["cached"] += sum(c is not None for c in cached.values())
         if any(c is None for c in cached.values()):
@@ -123,9 +124,11 @@ def extract(clips: list[LabelledClip], backbone: MusiCNN, recipe: Recipe, cache_
                 if v == "clean":
                     samples = audio.samples
                 else:
-                    stream = EVAL_STREAM + int(v[4:]) if v.startswith("eval") else int(v[3:])
-                    samples, cond = simulate_microphone(audio.samples, mel.sample_rate,
-                                                        _seed_for(recipe.seed, sha, stream))
+                    stream = (EVAL_STREAM + int(v[4:]) if v.startswith("eval") else
+                              EVAL_STREAM - 1 if v == "reference" else int(v[3:]))
+                    samples, cond = simulate_microphone(
+                        audio.samples, mel.sample_rate, _seed_for(recipe.seed, sha, stream),
+                        REFERENCE_CONDITIONS if v == "reference" else None)
                     conditions = cond.to_dict()
                 emb, starts, ends = embed_chunks(backbone, samples, mel=mel, chunk_seconds=recipe.chunk_seconds,
                                                  hop_seconds=recipe.hop_seconds)
@@ -136,7 +139,8 @@ def extract(clips: list[LabelledClip], backbone: MusiCNN, recipe: Recipe, cache_
             clip=clip, sha256=sha, clean=cached["clean"]["emb"], starts=cached["clean"]["starts"],
             ends=cached["clean"]["ends"], train_sims=[cached[f"sim{i}"]["emb"] for i in range(recipe.mic_copies)],
             eval_sims=[cached[f"eval{j}"]["emb"] for j in range(EVAL_COPIES)],
-            eval_conditions=[json.loads(str(cached[f"eval{j}"]["conditions"])) for j in range(EVAL_COPIES)]))
+            eval_conditions=[json.loads(str(cached[f"eval{j}"]["conditions"])) for j in range(EVAL_COPIES)],
+            reference_sim=cached["reference"]["emb"]))
     extract.last_stats = stats  # how many embedding sets were computed vs. read from the cache
     return out, skipped
 
@@ -182,6 +186,7 @@ def cross_validate(items: list[ClipEmbeddings], genres: list[str], recipe: Recip
                 "chunks": [{"start": round(float(s), 3), "end": round(float(e), 3),
                             "probabilities": [round(float(p), 5) for p in row]}
                            for s, e, row in zip(it.starts, it.ends, clean)],
+                "reference_mic": genres[int(head_probabilities(head, it.reference_sim).mean(0).argmax())],
                 "simulated_mic": [
                     {"predicted": genres[int(p.argmax())], "probabilities": [round(float(v), 5) for v in p],
                      "conditions": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in cond.items()}}
@@ -202,10 +207,11 @@ def summarize(records: list[dict], genres: list[str]) -> dict:
         hits = [genres.index(s["predicted"]) == t for t, s in sims if low <= s["conditions"]["snr_db"] < high]
         by_snr[name] = {"n": len(hits), "accuracy": round(float(np.mean(hits)), 4) if hits else None}
     sim["by_snr"] = by_snr
+    reference = classification_report(y, [genres.index(r["reference_mic"]) for r in records], genres)
     chunk_true = [genres.index(r["label"]) for r in records for _ in r["chunks"]]
     chunk_pred = [int(np.argmax(c["probabilities"])) for r in records for c in r["chunks"]]
     chunk = classification_report(chunk_true, chunk_pred, genres)
-    return {"clean": clean, "simulated_mic": sim,
+    return {"clean": clean, "simulated_mic": sim, "reference_mic": reference,
             "chunks_clean": {k: chunk[k] for k in ("n", "accuracy", "accuracy_ci95", "macro_f1")}}
 
 
@@ -250,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
                  "accuracy_clean": metrics["clean"]["accuracy"], "accuracy_clean_ci95": metrics["clean"]["accuracy_ci95"],
                  "macro_f1_clean": metrics["clean"]["macro_f1"],
                  "accuracy_simulated_mic": metrics["simulated_mic"]["accuracy"],
+                 "accuracy_reference_mic": metrics["reference_mic"]["accuracy"],
                  "macro_f1_simulated_mic": metrics["simulated_mic"]["macro_f1"], "n_clips": len(items)},
         training_data={"fingerprint": fingerprint([it.clip for it in items], hashes), "n_clips": len(items),
                        "n_chunks_clean": int(sum(len(it.clean) for it in items)), "mic_copies": recipe.mic_copies,
