@@ -1,0 +1,136 @@
+"""The training loop shared by the trainable architectures: Adam with weight decay, early stopping
+on validation accuracy, mixed precision on CUDA, and a resumable state saved atomically after
+every epoch (a killed run continues where it stopped with ``resume=True`` and ends with the same
+weights as an uninterrupted run)."""
+
+from __future__ import annotations
+
+import copy
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+STATE_FILE = "train_state.pt"
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 30
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    patience: int = 5
+    seed: int = 0
+    device: str = "cpu"
+
+
+@dataclass
+class FitResult:
+    best_state: dict
+    best_epoch: int
+    history: list[dict] = field(default_factory=list)
+    stopped_early: bool = False
+
+
+def _atomic_save(obj, path: Path) -> None:
+    """Write to a temporary file in the same folder, then rename: never half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load_state(path: Path) -> dict:
+    """A saved training state; ``weights_only`` so a state file cannot run code."""
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, device: torch.device) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of ``model`` on ``x [N, ...]``, ``y [N]``."""
+    model.eval()
+    loss = correct = 0.0
+    for i in range(0, len(x), batch_size):
+        logits = model(x[i:i + batch_size].to(device)).float()
+        target = y[i:i + batch_size].to(device)
+        loss += F.cross_entropy(logits, target, reduction="sum").item()
+        correct += (logits.argmax(dim=1) == target).sum().item()
+    return loss / max(1, len(x)), correct / max(1, len(x))
+
+
+def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], val: tuple[torch.Tensor, torch.Tensor],
+        config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = False,
+        augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
+        on_epoch: Callable[[dict], None] | None = None) -> FitResult:
+    """Train ``model`` in place; returns the best epoch's weights (by validation accuracy).
+
+    ``augment(batch, generator)`` transforms each training batch (features) when given.
+    ``on_epoch(record)`` is called after each epoch's state is safely on disk.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    device = torch.device(config.device)
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    use_amp = device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    generator = torch.Generator().manual_seed(config.seed)
+    history: list[dict] = []
+    best = {"epoch": -1, "accuracy": -1.0, "state": copy.deepcopy(model.state_dict())}
+    start_epoch = 0
+    state_path = out / STATE_FILE
+    if resume and state_path.exists():
+        state = load_state(state_path)
+        if state["config"] != asdict(config):
+            raise ValueError(f"{state_path} was written with other settings ({state['config']}); "
+                             "start a new run instead of resuming")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
+
+    x_train, y_train = train
+    stopped_early = False
+    for epoch in range(start_epoch, config.epochs):
+        if epoch - best["epoch"] > config.patience and best["epoch"] >= 0:
+            stopped_early = True
+            break
+        model.train()
+        order = torch.randperm(len(x_train), generator=generator)
+        total = 0.0
+        for i in range(0, len(order), config.batch_size):
+            idx = order[i:i + config.batch_size]
+            xb = x_train[idx]
+            if augment is not None:
+                xb = augment(xb, generator)
+            xb, yb = xb.to(device), y_train[idx].to(device)
+            optimizer.zero_grad(set_to_none=True)
+            with torch.autocast(device_type=device.type, enabled=use_amp):
+                loss = F.cross_entropy(model(xb), yb)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            total += loss.item() * len(idx)
+        val_loss, val_acc = evaluate(model, *val, config.batch_size, device)
+        record = {"epoch": epoch, "train_loss": round(total / len(x_train), 5),
+                  "val_loss": round(val_loss, 5), "val_accuracy": round(val_acc, 5)}
+        history.append(record)
+        if val_acc > best["accuracy"]:
+            best = {"epoch": epoch, "accuracy": val_acc,
+                    "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
+        _atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+                      "generator": generator.get_state(), "history": history, "best": best,
+                      "config": asdict(config)}, state_path)
+        if on_epoch:
+            on_epoch(record)
+    return FitResult(best_state=best["state"], best_epoch=best["epoch"], history=history, stopped_early=stopped_early)
