@@ -36,9 +36,9 @@ def test_report_covers_every_excerpt_and_matches_the_data():
 def test_out_of_fold_accuracy_of_the_recipe_is_reproduced():
     recipe = Recipe(**{k: REPORT["recipe"][k] for k in Recipe.__dataclass_fields__})
     clips = find_clips(EXCERPTS)
-    items, skipped = extract(clips, load_backbone(checkpoint=str(DEFAULT)), recipe, DEFAULT_CACHE, progress=False)
-    assert not skipped
-    metrics = summarize(cross_validate(items, REPORT["labels"], recipe), REPORT["labels"])
+    extraction = extract(clips, load_backbone(checkpoint=str(DEFAULT)), recipe, DEFAULT_CACHE, progress=False)
+    assert not extraction.skipped
+    metrics = summarize(cross_validate(extraction.items, REPORT["labels"], recipe), REPORT["labels"])
     assert metrics["clean"]["accuracy"] >= 0.85
     assert metrics["clean"]["accuracy"] == pytest.approx(REPORT["metrics"]["clean"]["accuracy"], abs=0.0126)
     assert metrics["simulated_mic"]["accuracy"] == pytest.approx(REPORT["metrics"]["simulated_mic"]["accuracy"], abs=0.0126)

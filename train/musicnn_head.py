@@ -94,28 +94,35 @@ def _seed_for(seed: int, sha: str, stream: int) -> np.random.Generator:
     return np.random.default_rng([seed, int(sha[:12], 16), stream])
 
 
+@dataclass
+class Extraction:
+    items: list[ClipEmbeddings]
+    skipped: list[dict]          # unreadable clips: [{path, error}]
+    computed: int = 0            # embedding sets computed now ...
+    cached: int = 0              # ... and read from the cache
+
+
 def extract(clips: list[LabelledClip], backbone: MusiCNN, recipe: Recipe, cache_dir: Path,
-            *, progress: bool = True) -> tuple[list[ClipEmbeddings], list[dict]]:
-    """Embeddings of every readable clip (clean, training copies, held-out copy); unreadable clips
-    are skipped and returned as ``[{path, error}]``."""
+            *, progress: bool = True) -> Extraction:
+    """Embeddings of every readable clip: clean, training copies, held-out simulated copies and the
+    reference condition. Unreadable clips are skipped with a warning."""
     mel = MelParams()
     params = {"backbone": backbone_hash(backbone), "mel": mel.to_dict(), "chunk": recipe.chunk_seconds,
               "hop": recipe.hop_seconds, "seed": recipe.seed, "micsim": 2}
     cache = EmbeddingCache(cache_dir / "embeddings", params)
-    out, skipped = [], []
-    stats = {"computed": 0, "cached": 0}
+    result = Extraction(items=[], skipped=[])
     for clip in tqdm(clips, desc="embeddings", unit="clip", disable=not progress):
         sha = file_sha256(clip.path)
         variants = (["clean"] + [f"sim{i}" for i in range(recipe.mic_copies)]
                     + [f"eval{j}" for j in range(EVAL_COPIES)] + ["reference"])
         cached = {v: cache.get(sha, v) for v in variants}
-        stats["cached"] += sum(c is not None for c in cached.values())
+        result.cached += sum(c is not None for c in cached.values())
         if any(c is None for c in cached.values()):
             try:
                 audio = load_audio(clip.path, sample_rate=mel.sample_rate)
             except AudioError as exc:
                 print(f"warning: skipping {clip.relpath}: {exc.message}", file=sys.stderr)
-                skipped.append({"path": clip.relpath, "error": exc.message})
+                result.skipped.append({"path": clip.relpath, "error": exc.message})
                 continue
             for v in variants:
                 if cached[v] is not None:
@@ -134,15 +141,14 @@ def extract(clips: list[LabelledClip], backbone: MusiCNN, recipe: Recipe, cache_
                                                  hop_seconds=recipe.hop_seconds)
                 cached[v] = {"emb": emb, "starts": starts, "ends": ends, "conditions": np.array(json.dumps(conditions))}
                 cache.put(sha, v, **cached[v])
-                stats["computed"] += 1
-        out.append(ClipEmbeddings(
+                result.computed += 1
+        result.items.append(ClipEmbeddings(
             clip=clip, sha256=sha, clean=cached["clean"]["emb"], starts=cached["clean"]["starts"],
             ends=cached["clean"]["ends"], train_sims=[cached[f"sim{i}"]["emb"] for i in range(recipe.mic_copies)],
             eval_sims=[cached[f"eval{j}"]["emb"] for j in range(EVAL_COPIES)],
             eval_conditions=[json.loads(str(cached[f"eval{j}"]["conditions"])) for j in range(EVAL_COPIES)],
             reference_sim=cached["reference"]["emb"]))
-    extract.last_stats = stats  # how many embedding sets were computed vs. read from the cache
-    return out, skipped
+    return result
 
 
 def stratified_folds(labels: list[str], k: int, seed: int) -> np.ndarray:
@@ -236,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     clips = find_clips(args.data)
     genres = sorted({c.label for c in clips})
     backbone = load_backbone(wheel=args.musicnn_wheel, checkpoint=args.backbone_from)
-    items, skipped = extract(clips, backbone, recipe, args.cache)
+    extraction = extract(clips, backbone, recipe, args.cache)
+    items = extraction.items
     t_extract = time.time() - started
     records = cross_validate(items, genres, recipe)
     metrics = summarize(records, genres)
@@ -270,11 +277,11 @@ def main(argv: list[str] | None = None) -> int:
         "model": out.name, "arch": "musicnn-head", "labels": genres,
         "split": info.metrics["split"], "seed": recipe.seed, "recipe": recipe.__dict__,
         "data_root": str(args.data), "fingerprint": info.training_data["fingerprint"],
-        "metrics": metrics, "clips": records, "skipped": skipped,
+        "metrics": metrics, "clips": records, "skipped": extraction.skipped,
         "command": command, "code_version": __version__, "python": platform.python_version(),
         "torch": torch.__version__,
         "timings_s": {"extract": round(t_extract, 1), "total": round(time.time() - started, 1)},
-        "embedding_sets": extract.last_stats,
+        "embedding_sets": {"computed": extraction.computed, "cached": extraction.cached},
     }
     (out / "eval_report.json").write_text(json.dumps(report, indent=1))
     write_model_card(
