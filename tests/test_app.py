@@ -146,3 +146,14 @@ def test_server_config_keeps_xsrf_and_limits_uploads():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["enableXsrfProtection"] is True
     assert 0 < config["server"]["maxUploadSize"] <= 200
+
+
+def test_several_uploads_get_a_table_and_the_newest_good_one_in_detail(app):
+    app.file_uploader(key="uploads").set_value([("a.wav", _music(seed=7), "audio/wav"),
+                                                ("bad.wav", b"not audio at all", "audio/wav"),
+                                                ("b.wav", _music(seed=8, seconds=6.0), "audio/wav")])
+    app.run()
+    assert not app.exception, app.exception
+    assert len(app.dataframe) == 1
+    assert any("bad.wav" in e.value for e in app.error)
+    assert any("**b.wav** · 6.0 s" in m.value for m in app.markdown)

@@ -81,16 +81,17 @@ def _batch(files) -> None:
     s = settings()
     clf = classifier(s.model)
     rows, good = [], []
-    for f in files:
-        data = f.getvalue()
-        try:
-            a = analysis.analyse(clf, f.name, data, chunk_seconds=s.chunk_seconds, hop_seconds=s.hop_seconds,
-                                 max_seconds=s.max_seconds)
-            (genre, score), = a.prediction.top_k(1, st.session_state.get("aggregate", "mean"))
-            rows.append({"file": f.name, "verdict": genre, "score": round(score, 3), "problem": ""})
-            good.append(f)
-        except AudioError as exc:
-            rows.append({"file": f.name, "verdict": "-", "score": None, "problem": exc.message})
+    with st.spinner(f"Classifying {len(files)} file(s)..."):
+        for f in files:
+            data = f.getvalue()
+            try:
+                a = analysis.analyse(clf, f.name, data, chunk_seconds=s.chunk_seconds, hop_seconds=s.hop_seconds,
+                                     max_seconds=s.max_seconds)
+                (genre, score), = a.prediction.top_k(1, st.session_state.get("aggregate", "mean"))
+                rows.append({"file": f.name, "verdict": genre, "score": round(score, 3), "problem": ""})
+                good.append(f)
+            except AudioError as exc:
+                rows.append({"file": f.name, "verdict": "-", "score": None, "problem": exc.message})
     if len(files) > 1:
         st.dataframe(rows, hide_index=True, width="stretch")
     if good:
