@@ -99,3 +99,23 @@ def test_device_from_environment(monkeypatch):
     from genre_model.predict import default_device
     monkeypatch.setenv("GENRE_MODEL_DEVICE", "cpu")
     assert str(default_device()) == "cpu"
+
+
+def test_serving_path_never_imports_librosa_or_numba():
+    """librosa JIT-compiles with numba on first use (~20 s cold): the app and CLI must not pay that."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    code = (
+        "import sys\n"
+        "from genre_model import synth\n"
+        "from genre_model.predict import Classifier\n"
+        "import webapp.classify, webapp.explore, webapp.compare, webapp.how_it_works, webapp.results\n"
+        "clf = Classifier('default', device='cpu')\n"
+        "clf.predict(synth.wav_bytes(synth.music_like(4.0, sr=22050), 22050))\n"
+        "print(sorted(m for m in ('librosa', 'numba') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"
