@@ -151,6 +151,21 @@ def extract(clips: list[LabelledClip], backbone: MusiCNN, recipe: Recipe, cache_
     return result
 
 
+def cpu_seconds_per_30s_clip(model_dir: Path, repeats: int = 3) -> float:
+    """Median CPU wall time to classify 30 s of generated 44.1 kHz music end to end (decode included)."""
+    from genre_model import synth
+    from genre_model.predict import Classifier
+    clf = Classifier(model_dir, device="cpu")
+    data = synth.wav_bytes(synth.music_like(30.0, sr=44100, seed=0), 44100)
+    clf.predict(data)  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        clf.predict(data)
+        times.append(time.perf_counter() - start)
+    return round(sorted(times)[len(times) // 2], 3)
+
+
 def stratified_folds(labels: list[str], k: int, seed: int) -> np.ndarray:
     """Fold index per clip: each label's clips shuffled, then dealt round-robin to the k folds."""
     rng = np.random.default_rng(seed)
@@ -283,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         "timings_s": {"extract": round(t_extract, 1), "total": round(time.time() - started, 1)},
         "embedding_sets": {"computed": extraction.computed, "cached": extraction.cached},
     }
+    report["cpu_seconds_per_30s_clip"] = cpu_seconds_per_30s_clip(out)
     (out / "eval_report.json").write_text(json.dumps(report, indent=1))
     write_model_card(
         out, report, title=f"Model card: {out.name} (musicnn-head)",
