@@ -26,8 +26,9 @@ from .predict import Classifier  # noqa: E402
 IMPORT_SECONDS = time.perf_counter() - _T0
 
 
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
+def rss_mb(pid: int | str = "self") -> float:
+    """Resident memory of a process in MB (Linux /proc)."""
+    with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024

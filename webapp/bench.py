@@ -21,17 +21,9 @@ from pathlib import Path
 import soundfile as sf
 
 from genre_model import synth
+from genre_model.bench import rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and its children (streamlit runs in one process)."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> None:
