@@ -56,6 +56,18 @@ class PeakRss:
         self.peak = max(self.peak, rss_mb())
 
 
+def median_predict_seconds(clf: Classifier, source, repeats: int = 5) -> float:
+    """Median wall time of ``clf.predict(source)`` (decode + features + model), after one warm-up
+    call that pays one-off allocations (a server pays those once too)."""
+    clf.predict(source)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        clf.predict(source)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def write_music(path: Path, seconds: float, sr: int = 44100) -> None:
     """A stereo WAV of ``seconds`` synthetic music, written 30 s at a time (bounded memory)."""
     block = synth.music_like(30.0, sr=sr, seed=1)
@@ -83,14 +95,9 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         short = Path(tmp) / "clip30.wav"
         write_music(short, 30.0)
-        clf.predict(short)  # first call pays one-off allocations; a server pays it once too
-        times = []
-        for _ in range(args.repeats):
-            t = time.perf_counter()
-            pred = clf.predict(short)  # decode + resample + features + model
-            times.append(time.perf_counter() - t)
-        med = statistics.median(times)
-        print(f"30 s clip (44.1 kHz stereo WAV, {len(pred.starts)} chunks of 3 s, hop 1.5 s): "
+        med = median_predict_seconds(clf, short, args.repeats)
+        n_chunks = len(clf.predict(short).starts)
+        print(f"30 s clip (44.1 kHz stereo WAV, {n_chunks} chunks of 3 s, hop 1.5 s): "
               f"median {med:.2f} s over {args.repeats} runs = {30.0 / med:.0f}x real time")
 
         long = Path(tmp) / "long.wav"

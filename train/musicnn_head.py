@@ -154,16 +154,10 @@ def extract(clips: list[LabelledClip], backbone: MusiCNN, recipe: Recipe, cache_
 def cpu_seconds_per_30s_clip(model_dir: Path, repeats: int = 3) -> float:
     """Median CPU wall time to classify 30 s of generated 44.1 kHz music end to end (decode included)."""
     from genre_model import synth
+    from genre_model.bench import median_predict_seconds
     from genre_model.predict import Classifier
-    clf = Classifier(model_dir, device="cpu")
     data = synth.wav_bytes(synth.music_like(30.0, sr=44100, seed=0), 44100)
-    clf.predict(data)  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        clf.predict(data)
-        times.append(time.perf_counter() - start)
-    return round(sorted(times)[len(times) // 2], 3)
+    return round(median_predict_seconds(Classifier(model_dir, device="cpu"), data, repeats), 3)
 
 
 def stratified_folds(labels: list[str], k: int, seed: int) -> np.ndarray:
