@@ -201,6 +201,9 @@ def _check_content(clip: AudioClip, min_seconds: float) -> None:
             f"The audio is {clip.duration:.2f} s long; at least {min_seconds:g} s is needed. "
             "Record or choose a longer clip.",
         )
+    # Checked again after mixing and resampling: damaged data with huge finite values can overflow there.
+    if not np.isfinite(clip.samples).all():
+        raise AudioError("non_finite", "The audio contains NaN or infinite sample values; the file is damaged.")
     peak = float(np.abs(clip.samples).max())
     if peak < SILENCE_PEAK:
         raise AudioError(

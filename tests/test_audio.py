@@ -137,3 +137,8 @@ def test_clipping_warning():
     assert any("clipped" in w for w in clip.warnings)
     clean = load_audio(synth.wav_bytes(synth.tone(440.0, 3.0, sr=22050), 22050), sample_rate=SR)
     assert clean.warnings == []
+
+
+def test_huge_finite_samples_that_overflow_when_mixed_are_refused():
+    x = np.full((22050 * 2, 2), 3e38, dtype=np.float32)  # finite, but the stereo mix overflows
+    assert _code(synth.wav_bytes(x, 22050, subtype="FLOAT")) == "non_finite"
