@@ -22,7 +22,7 @@ from torch import nn
 
 from . import __version__
 from .errors import CheckpointError
-from .features import MelParams
+from .features import MelParams, feature_kind, feature_params
 from .models import ARCHITECTURES, build
 
 WEIGHTS_FILE = "model.safetensors"
@@ -54,8 +54,20 @@ class ModelInfo:
     format_version: int = FORMAT_VERSION
 
     @property
+    def feature_kind(self) -> str:
+        return feature_kind(self.features)
+
+    @property
+    def sample_rate(self) -> int:
+        return int(self.features["sample_rate"])
+
+    @property
     def mel_params(self) -> MelParams:
-        return MelParams.from_dict(self.features)
+        """The model's own log-mel settings, or for models fed other features, a log-mel at the
+        model's sample rate for the app's spectrogram view."""
+        if self.feature_kind == "log-mel":
+            return MelParams.from_dict(feature_params(self.features))
+        return MelParams(sample_rate=self.sample_rate, n_fft=2048, hop_length=512, n_mels=128, compression="db")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -135,10 +147,14 @@ def load_checkpoint(directory: str | os.PathLike, *, device: str | torch.device 
     if info.arch not in ARCHITECTURES:
         raise CheckpointError(f"{path}: unknown architecture {info.arch!r} (known: {', '.join(sorted(ARCHITECTURES))}).")
     required = _REQUIRED_FEATURES.get(info.arch)
+    wanted = ARCHITECTURES[info.arch].feature
+    if info.feature_kind != wanted:
+        raise CheckpointError(f"{path}: architecture {info.arch} reads {wanted} features, "
+                              f"but the metadata says {info.feature_kind!r}.")
     try:
         mel = info.mel_params
-    except TypeError as exc:
-        raise CheckpointError(f"{path}: bad feature parameters ({exc}).") from None
+    except (TypeError, KeyError, ValueError) as exc:
+        raise CheckpointError(f"{path}: bad feature parameters ({exc!r}).") from None
     if required is not None and mel != required:
         raise CheckpointError(f"{path}: architecture {info.arch} needs features {required.to_dict()}, "
                               f"but the metadata says {info.features}.")

@@ -107,3 +107,34 @@ def compress(power: torch.Tensor, compression: str) -> torch.Tensor:
 def log_mel(audio: np.ndarray | torch.Tensor, params: MelParams) -> torch.Tensor:
     """Compressed mel spectrogram, ``torch.Tensor [shape=(batch, n_frames, n_mels)]``: the model input."""
     return compress(mel_power(audio, params), params.compression)
+
+
+# The input kinds a model can ask for (its class's ``feature`` attribute). A checkpoint's
+# ``features`` dict holds the kind under "kind" plus that kind's parameters; the default
+# model's older metadata has no "kind" and means log-mel.
+FEATURE_KINDS = ("log-mel", "mfcc5", "tabular")
+
+
+def feature_kind(features: dict) -> str:
+    return features.get("kind", "log-mel")
+
+
+def feature_params(features: dict) -> dict:
+    return {k: v for k, v in features.items() if k != "kind"}
+
+
+def model_input(features: dict, chunks: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    """The model input for a batch of equal-length chunks ``[B, n]`` (float audio at the
+    features' ``sample_rate``), computed the one way the app, the CLI and training share."""
+    kind, params = feature_kind(features), feature_params(features)
+    if kind == "log-mel":
+        return log_mel(torch.as_tensor(chunks).to(device), MelParams.from_dict(params))
+    if kind == "mfcc5":
+        from .mfcc5 import Mfcc5Params, mfcc5_features
+        p = Mfcc5Params.from_dict(params)
+        return torch.from_numpy(np.stack([mfcc5_features(c, p) for c in chunks])).to(device)
+    if kind == "tabular":
+        from .tabular import tabular_features
+        rows = [tabular_features(c, params["sample_rate"]) for c in chunks]
+        return torch.from_numpy(np.stack(rows).astype(np.float32)).to(device)
+    raise ValueError(f"unknown feature kind {kind!r} (known: {', '.join(FEATURE_KINDS)})")

@@ -158,3 +158,21 @@ def mel_filters(params: MelParams, *, scale: float = 1.0, every: int = 8) -> Fig
     ax.set(xlabel="frequency (Hz)", ylabel="filter weight", title=f"Mel filters (every {every}th of {params.n_mels})")
     _fonts(ax, scale)
     return fig
+
+
+def training_curves(curves: dict[str, list[dict]], *, scale: float = 1.0) -> Figure:
+    """Training loss (solid) and validation accuracy (dashed, right axis) per epoch, one colour per run."""
+    fig, ax = _fig(9, 3.5, scale)
+    right = ax.twinx()
+    for i, (name, history) in enumerate(curves.items()):
+        colour = OKABE_ITO[i % len(OKABE_ITO)]
+        epochs = [r["epoch"] + 1 for r in history]
+        ax.plot(epochs, [r["train_loss"] for r in history], color=colour, label=name)
+        if any("val_accuracy" in r for r in history):
+            right.plot(epochs, [r.get("val_accuracy", np.nan) for r in history], color=colour, linestyle="--")
+    ax.set(xlabel="epoch", ylabel="training loss (solid)", title="Training curves")
+    right.set(ylabel="validation accuracy (dashed)", ylim=(0, 1.05))
+    ax.legend(fontsize=8 * scale, ncols=min(6, max(1, len(curves))))
+    _fonts(ax, scale)
+    _fonts(right, scale)
+    return fig

@@ -13,7 +13,7 @@ import torch
 from .audio import DEFAULT_MAX_SECONDS, DEFAULT_MIN_SECONDS, AudioClip, Source, load_audio
 from .checkpoint import load_checkpoint, resolve_model_dir
 from .chunking import chunk_spans, cut_chunks
-from .features import log_mel
+from .features import model_input
 
 AGGREGATES = ("mean", "vote")
 UNSURE_CONFIDENCE = 0.4  # below this the verdict is shown as a guess
@@ -133,7 +133,7 @@ class Classifier:
 
     @property
     def sample_rate(self) -> int:
-        return self.info.mel_params.sample_rate
+        return self.info.sample_rate
 
     def load(self, source: Source, *, min_seconds: float = DEFAULT_MIN_SECONDS,
              max_seconds: float = DEFAULT_MAX_SECONDS) -> AudioClip:
@@ -155,10 +155,9 @@ class Classifier:
                             chunk_seconds=chunk_seconds or self.info.chunk_seconds,
                             hop_seconds=hop_seconds or self.info.hop_seconds)
         probs, novelty = [], []
-        mel = self.info.mel_params
         for first in range(0, len(spans), self.batch_size):
             batch = cut_chunks(clip.samples, spans, slice(first, first + self.batch_size))
-            p, n = self.predict_chunks(log_mel(torch.from_numpy(batch).to(self.device), mel))
+            p, n = self.predict_chunks(model_input(self.info.features, batch, self.device))
             probs.append(p)
             novelty.append(n)
             if progress:

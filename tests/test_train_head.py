@@ -8,7 +8,8 @@ import soundfile as sf
 
 from genre_model import synth
 from genre_model.predict import Classifier
-from train.musicnn_head import main, stratified_folds
+from train.musicnn_head import main
+from train.splits import stratified_folds
 
 
 @pytest.fixture

@@ -37,11 +37,17 @@ def fit_head(x: np.ndarray, y: np.ndarray, n_classes: int, *, l2: float = 1e-2, 
         return loss
 
     optimizer.step(closure)
-    with torch.no_grad():
-        head.bank.copy_(z[torch.as_tensor(bank_rows)])
-        own = head.neighbour_distance(head.bank, exclude_self=True)
-        head.novelty_scale.fill_(float(torch.quantile(own, 0.99)))
+    fill_novelty_bank(head, z[torch.as_tensor(bank_rows)])
     return head.eval()
+
+
+@torch.no_grad()
+def fill_novelty_bank(head: GenreHead, z: torch.Tensor) -> None:
+    """Keep standardised training embeddings ``z [bank_size, D]`` as the novelty bank and scale
+    distances so the 99th percentile among them is 1.0."""
+    head.bank.copy_(z)
+    own = head.neighbour_distance(head.bank, exclude_self=True)
+    head.novelty_scale.fill_(float(torch.quantile(own, 0.99)))
 
 
 @torch.inference_mode()

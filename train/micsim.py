@@ -53,7 +53,7 @@ def room_impulse_response(sr: int, rt60: float, direct_to_reverb_db: float, rng:
     return tail / np.abs(tail).max()
 
 
-def _noise(n: int, kind: str, sr: int, rng: np.random.Generator) -> np.ndarray:
+def make_noise(n: int, kind: str, sr: int, rng: np.random.Generator) -> np.ndarray:
     if kind == "hum":
         f0 = rng.choice([50.0, 60.0])
         t = np.arange(n) / sr
@@ -90,7 +90,7 @@ def simulate_microphone(y: np.ndarray, sr: int, rng: np.random.Generator,
     sos = signal.butter(c.filter_order, [c.low_hz, c.high_hz], btype="bandpass", fs=sr, output="sos")
     x = signal.sosfilt(sos, x)
     x = np.tanh(c.drive * x / (np.abs(x).max() + 1e-12)) / np.tanh(c.drive)
-    noise = _noise(len(x), c.noise, sr, rng)
+    noise = make_noise(len(x), c.noise, sr, rng)
     p_sig, p_noise = np.mean(x ** 2), np.mean(noise ** 2) + 1e-12
     x = x + noise * np.sqrt(p_sig / (p_noise * 10 ** (c.snr_db / 10)))
     return (10 ** (c.level_db / 20) * x / (np.abs(x).max() + 1e-12)).astype(np.float32), c

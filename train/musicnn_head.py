@@ -38,9 +38,10 @@ from genre_model.models.musicnn import MusiCNN, MusicnnGenre
 from train.data import LabelledClip, file_sha256, find_clips, fingerprint
 from train.embeddings import EmbeddingCache, backbone_hash, embed_chunks
 from train.head import fit_head, head_probabilities
-from genre_model.metrics import classification_report
 from train.micsim import REFERENCE_CONDITIONS, simulate_microphone
 from train.model_card import write_model_card
+from train.report import clip_record, cpu_seconds_per_30s_clip, summarize
+from train.splits import stratified_folds
 
 DEFAULT_CACHE = Path.home() / ".cache" / "genre_model"
 EVAL_STREAM = 1_000_003  # seeds the held-out simulated copies; training copies use 0..copies-1
@@ -151,28 +152,6 @@ def extract(clips: list[LabelledClip], backbone: MusiCNN, recipe: Recipe, cache_
     return result
 
 
-def cpu_seconds_per_30s_clip(model_dir: Path, repeats: int = 3) -> float:
-    """Median CPU wall time to classify 30 s of generated 44.1 kHz music end to end (decode included)."""
-    from genre_model import synth
-    from genre_model.bench import median_predict_seconds
-    from genre_model.predict import Classifier
-    data = synth.wav_bytes(synth.music_like(30.0, sr=44100, seed=0), 44100)
-    return round(median_predict_seconds(Classifier(model_dir, device="cpu"), data, repeats), 3)
-
-
-def stratified_folds(labels: list[str], k: int, seed: int) -> np.ndarray:
-    """Fold index per clip: each label's clips shuffled, then dealt round-robin to the k folds."""
-    rng = np.random.default_rng(seed)
-    folds = np.empty(len(labels), dtype=np.int64)
-    offset = 0
-    for label in sorted(set(labels)):
-        members = np.flatnonzero(np.array(labels) == label)
-        rng.shuffle(members)
-        folds[members] = (np.arange(len(members)) + offset) % k
-        offset += len(members)  # rotate so small classes do not all start at fold 0
-    return folds
-
-
 def _training_arrays(items: list[ClipEmbeddings], genres: list[str]) -> tuple[np.ndarray, np.ndarray]:
     xs, ys = [], []
     for item in items:
@@ -193,44 +172,16 @@ def cross_validate(items: list[ClipEmbeddings], genres: list[str], recipe: Recip
         for i in np.flatnonzero(folds == fold):
             it = items[i]
             clean = head_probabilities(head, it.clean)
-            records[i] = {
-                "path": it.clip.relpath, "label": it.clip.label, "fold": int(fold),
-                "predicted": genres[int(clean.mean(0).argmax())],
-                "confidence": round(float(clean.mean(0).max()), 4),
-                "probabilities": [round(float(p), 5) for p in clean.mean(0)],
-                "chunks": [{"start": round(float(s), 3), "end": round(float(e), 3),
-                            "probabilities": [round(float(p), 5) for p in row]}
-                           for s, e, row in zip(it.starts, it.ends, clean)],
-                "reference_mic": genres[int(head_probabilities(head, it.reference_sim).mean(0).argmax())],
-                "simulated_mic": [
-                    {"predicted": genres[int(p.argmax())], "probabilities": [round(float(v), 5) for v in p],
-                     "conditions": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in cond.items()}}
-                    for p, cond in ((head_probabilities(head, e).mean(0), c)
-                                    for e, c in zip(it.eval_sims, it.eval_conditions))],
-            }
+            records[i] = clip_record(it.clip.relpath, it.clip.label, genres, clean, it.starts, it.ends, fold=int(fold),
+                                     reference_probs=head_probabilities(head, it.reference_sim))
+            records[i]["simulated_mic"] = [
+                {"predicted": genres[int(p.argmax())], "probabilities": [round(float(v), 5) for v in p],
+                 "conditions": {k: (round(v, 3) if isinstance(v, float) else v) for k, v in cond.items()}}
+                for p, cond in ((head_probabilities(head, e).mean(0), c) for e, c in zip(it.eval_sims, it.eval_conditions))]
     return records
 
 
-def summarize(records: list[dict], genres: list[str]) -> dict:
-    y = [genres.index(r["label"]) for r in records]
-    clean = classification_report(y, [genres.index(r["predicted"]) for r in records], genres)
-    sims = [(genres.index(r["label"]), s) for r in records for s in r["simulated_mic"]]
-    sim = classification_report([t for t, _ in sims], [genres.index(s["predicted"]) for _, s in sims], genres)
-    # Accuracy by recording condition: what a teacher can control (background noise) matters most.
-    by_snr = {}
-    for name, low, high in (("5-15 dB", 5, 15), ("15-30 dB", 15, 30.01)):
-        hits = [genres.index(s["predicted"]) == t for t, s in sims if low <= s["conditions"]["snr_db"] < high]
-        by_snr[name] = {"n": len(hits), "accuracy": round(float(np.mean(hits)), 4) if hits else None}
-    sim["by_snr"] = by_snr
-    reference = classification_report(y, [genres.index(r["reference_mic"]) for r in records], genres)
-    chunk_true = [genres.index(r["label"]) for r in records for _ in r["chunks"]]
-    chunk_pred = [int(np.argmax(c["probabilities"])) for r in records for c in r["chunks"]]
-    chunk = classification_report(chunk_true, chunk_pred, genres)
-    return {"clean": clean, "simulated_mic": sim, "reference_mic": reference,
-            "chunks_clean": {k: chunk[k] for k in ("n", "accuracy", "accuracy_ci95", "macro_f1")}}
-
-
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, command: str | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="folder of <genre>/<audio files>")
     parser.add_argument("--out", required=True, help="model directory to write, e.g. weights/default")
@@ -263,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     model.backbone.load_state_dict(backbone.state_dict())
     model.head.load_state_dict(head.state_dict())
     hashes = {it.clip.relpath: it.sha256 for it in items}
-    command = "python -m train.musicnn_head " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    command = command or "python -m train.musicnn_head " + " ".join(
+        shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     from train.convert_musicnn import MUSICNN_NOTICE
     info = ModelInfo(
         arch="musicnn-head", arch_params={"n_genres": len(genres), "bank_size": len(head.bank)}, labels=genres, features=MelParams().to_dict(),

@@ -1,7 +1,11 @@
 """The training loop shared by the trainable architectures: Adam with weight decay, early stopping
 on validation accuracy, mixed precision on CUDA, and a resumable state saved atomically after
 every epoch (a killed run continues where it stopped with ``resume=True`` and ends with the same
-weights as an uninterrupted run)."""
+weights as an uninterrupted run).
+
+Under ``torchrun`` (an initialised process group) the model is wrapped in DistributedDataParallel:
+every rank draws the same batch order and takes its share of each batch, gradients are averaged,
+BatchNorm statistics are copied from rank 0 after every epoch, and only rank 0 writes files."""
 
 from __future__ import annotations
 
@@ -68,11 +72,19 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return loss / max(1, len(x)), correct / max(1, len(x))
 
 
-def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], val: tuple[torch.Tensor, torch.Tensor],
+def _world() -> tuple[int, int]:
+    """(rank, world size); (0, 1) outside torchrun."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], val: tuple[torch.Tensor, torch.Tensor] | None,
         config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = False,
         augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
         on_epoch: Callable[[dict], None] | None = None) -> FitResult:
-    """Train ``model`` in place; returns the best epoch's weights (by validation accuracy).
+    """Train ``model`` in place; returns the best epoch's weights (by validation accuracy, or the
+    last epoch's when ``val`` is None: then it runs all ``config.epochs``).
 
     ``augment(batch, generator)`` transforms each training batch (features) when given.
     ``on_epoch(record)`` is called after each epoch's state is safely on disk.
@@ -80,7 +92,13 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], val: tuple[t
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     device = torch.device(config.device)
+    rank, world = _world()
     model.to(device)
+    net = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    torch.manual_seed(config.seed)  # dropout and initialisation-free randomness; restored on resume
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     use_amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
@@ -97,12 +115,13 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], val: tuple[t
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
         history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
 
     x_train, y_train = train
     stopped_early = False
     for epoch in range(start_epoch, config.epochs):
-        if epoch - best["epoch"] > config.patience and best["epoch"] >= 0:
+        if val is not None and epoch - best["epoch"] > config.patience and best["epoch"] >= 0:
             stopped_early = True
             break
         model.train()
@@ -110,27 +129,37 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], val: tuple[t
         total = 0.0
         for i in range(0, len(order), config.batch_size):
             idx = order[i:i + config.batch_size]
+            if len(idx) < world:
+                continue  # every rank must take part in every step
+            idx = idx[rank::world]
             xb = x_train[idx]
             if augment is not None:
                 xb = augment(xb, generator)
             xb, yb = xb.to(device), y_train[idx].to(device)
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast(device_type=device.type, enabled=use_amp):
-                loss = F.cross_entropy(model(xb), yb)
+                loss = F.cross_entropy(net(xb), yb)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
-            total += loss.item() * len(idx)
-        val_loss, val_acc = evaluate(model, *val, config.batch_size, device)
-        record = {"epoch": epoch, "train_loss": round(total / len(x_train), 5),
-                  "val_loss": round(val_loss, 5), "val_accuracy": round(val_acc, 5)}
+            total += loss.item() * len(idx) * world
+        if world > 1:  # identical parameters already; make BatchNorm's running statistics identical too
+            for buffer in model.buffers():
+                torch.distributed.broadcast(buffer, src=0)
+        record = {"epoch": epoch, "train_loss": round(total / len(x_train), 5)}
+        if val is not None:
+            val_loss, val_acc = evaluate(model, *val, config.batch_size, device)
+            record.update(val_loss=round(val_loss, 5), val_accuracy=round(val_acc, 5))
+        else:
+            val_acc = float(epoch)  # no validation: the latest epoch is the one kept
         history.append(record)
         if val_acc > best["accuracy"]:
             best = {"epoch": epoch, "accuracy": val_acc,
                     "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
-        _atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-                      "generator": generator.get_state(), "history": history, "best": best,
-                      "config": asdict(config)}, state_path)
+        if rank == 0:
+            _atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
+                          "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
+                          "history": history, "best": best, "config": asdict(config)}, state_path)
         if on_epoch:
             on_epoch(record)
     return FitResult(best_state=best["state"], best_epoch=best["epoch"], history=history, stopped_early=stopped_early)

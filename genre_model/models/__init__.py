@@ -1,6 +1,7 @@
 """Architecture registry: the name stored in a checkpoint -> the class that builds it.
 
-Every class has ``from_params(dict)``, a ``feature`` attribute naming the input it expects, and
+Every class has ``from_params(dict)``, a ``feature`` attribute naming the input it expects
+(see :func:`genre_model.features.model_input`), and
 ``logits_and_novelty(features) -> (logits [B, n_genres], novelty [B])``.
 """
 
@@ -9,9 +10,15 @@ from __future__ import annotations
 from torch import nn
 
 from .musicnn import MusicnnGenre
+from .trained import CrnnGru, CrnnLstm, MelCNN, Mfcc5CNN, TabularMLP
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {
     "musicnn-head": MusicnnGenre,
+    "cnn": MelCNN,
+    "crnn-gru": CrnnGru,
+    "crnn-lstm": CrnnLstm,
+    "mfcc5-cnn": Mfcc5CNN,
+    "tabular-mlp": TabularMLP,
 }
 
 

@@ -141,7 +141,7 @@ class GenreHead(nn.Module):
 class MusicnnGenre(nn.Module):
     """Frozen MSD_musicnn backbone + :class:`GenreHead`. ``forward`` gives genre logits ``[B, n_genres]``."""
 
-    feature = "musicnn-logmel"
+    feature = "log-mel"
 
     def __init__(self, n_genres: int = 10, n_tags: int = 50, bank_size: int = 2048):
         super().__init__()

@@ -1,0 +1,102 @@
+"""Honest splits, always at clip level: every chunk (and every augmented copy) of a clip stays on
+the clip's side. Splitting chunks instead is the classic leak that inflates GTZAN numbers."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+SPLIT_FILES = {"train": "train_filtered.txt", "valid": "valid_filtered.txt", "test": "test_filtered.txt"}
+
+
+@dataclass
+class Stage:
+    """One training run: fit on ``train``, stop early on ``val`` (may be empty), report ``test``."""
+
+    name: str
+    train: list[int]
+    val: list[int]
+    test: list[int]
+
+
+@dataclass
+class Plan:
+    description: str        # goes into the report as "split"
+    stages: list[Stage]
+    refit_all: bool          # k-fold: finish with a fit on every clip
+    notes: dict = field(default_factory=dict)
+
+
+def stratified_folds(labels: list[str], k: int, seed: int) -> np.ndarray:
+    """Fold index per clip: each label's clips shuffled, then dealt round-robin to the k folds."""
+    rng = np.random.default_rng(seed)
+    folds = np.empty(len(labels), dtype=np.int64)
+    offset = 0
+    for label in sorted(set(labels)):
+        members = np.flatnonzero(np.array(labels) == label)
+        rng.shuffle(members)
+        folds[members] = (np.arange(len(members)) + offset) % k
+        offset += len(members)  # rotate so small classes do not all start at fold 0
+    return folds
+
+
+def kfold_plan(labels: list[str], k: int, seed: int) -> Plan:
+    """Fold f is the test side; fold f+1 is the validation side for early stopping; the rest trains."""
+    if k < 3:
+        raise ValueError("k-fold needs at least 3 folds (test, validation and training sides)")
+    folds = stratified_folds(labels, k, seed)
+    stages = [Stage(f"fold{f}", train=[i for i, g in enumerate(folds) if g not in (f, (f + 1) % k)],
+                    val=[i for i, g in enumerate(folds) if g == (f + 1) % k],
+                    test=[i for i, g in enumerate(folds) if g == f]) for f in range(k)]
+    return Plan(f"{k}-fold stratified clip-level CV, out-of-fold", stages, refit_all=True)
+
+
+def holdout_plan(labels: list[str], fraction: float, seed: int) -> Plan:
+    """A fixed stratified validation split (at least one clip of each label when it has two)."""
+    rng = np.random.default_rng(seed)
+    val: list[int] = []
+    for label in sorted(set(labels)):
+        members = np.flatnonzero(np.array(labels) == label)
+        rng.shuffle(members)
+        n = min(len(members) - 1, max(1, round(fraction * len(members))))
+        val += sorted(members[:n].tolist())
+    train = [i for i in range(len(labels)) if i not in set(val)]
+    return Plan(f"fixed stratified validation split ({fraction:.0%}, seed {seed}); the reported clips are the "
+                "validation clips early stopping used", [Stage("holdout", train, sorted(val), sorted(val))],
+                refit_all=False)
+
+
+def split_files_plan(keys: list[str], directory: str | Path) -> Plan:
+    """Train/valid/test from GTZAN-style lists (one ``<genre>/<genre>.000NN`` id per line).
+
+    Listed ids with no clip in the data are reported, not fatal; clips in no list are left out.
+    """
+    directory = Path(directory)
+    index = {k: i for i, k in enumerate(keys)}
+    by_stem = {Path(k).name: i for i, k in enumerate(keys)}
+    sides: dict[str, list[int]] = {}
+    missing: dict[str, list[str]] = {}
+    for side, name in SPLIT_FILES.items():
+        path = directory / name
+        if not path.is_file():
+            raise FileNotFoundError(f"split file {path} is missing (expected {', '.join(SPLIT_FILES.values())})")
+        ids = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+        found = [index.get(i, by_stem.get(Path(i).name)) for i in ids]
+        sides[side] = sorted({f for f in found if f is not None})
+        missing[side] = [i for i, f in zip(ids, found) if f is None]
+        if missing[side]:
+            print(f"warning: {len(missing[side])} of {len(ids)} clips listed in {name} are not in the data "
+                  f"(first: {missing[side][0]})", file=sys.stderr)
+    listed = set().union(*sides.values())
+    unlisted = [keys[i] for i in range(len(keys)) if i not in listed]
+    if not sides["train"] or not sides["test"]:
+        raise ValueError(f"the split files in {directory} leave no training or no test clips in this data")
+    notes = {"missing": {s: {"n": len(m), "examples": m[:5]} for s, m in missing.items()},
+             "unlisted": {"n": len(unlisted), "examples": unlisted[:5]},
+             "sizes": {s: len(v) for s, v in sides.items()}}
+    return Plan(f"split files {directory.name}/ (train {len(sides['train'])}, valid {len(sides['valid'])}, "
+                f"test {len(sides['test'])} clips); the reported clips are the test split",
+                [Stage("split", sides["train"], sides["valid"], sides["test"])], refit_all=False, notes=notes)
