@@ -13,5 +13,6 @@ want="$(cat requirements*.txt | sha256sum | cut -c1-16)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -r "$req"
+  .venv/bin/python -m genre_model.warm  # compile librosa's numba code now, not on a classroom's first click
   echo "$want" > "$stamp"
 fi

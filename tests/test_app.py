@@ -157,3 +157,19 @@ def test_several_uploads_get_a_table_and_the_newest_good_one_in_detail(app):
     assert len(app.dataframe) == 1
     assert any("bad.wav" in e.value for e in app.error)
     assert any("**b.wav** · 6.0 s" in m.value for m in app.markdown)
+
+
+@pytest.mark.parametrize("model", [m for m in __import__("genre_model.checkpoint").checkpoint.available_models()
+                                   if m != "default"])
+def test_every_trained_model_classifies_an_upload_and_opens_in_the_explorer(app, model):
+    app.selectbox(key="model").set_value(model)
+    app.file_uploader(key="uploads").set_value(("song.wav", _music(seed=8, seconds=6.0), "audio/wav"))
+    app.run()
+    assert not app.exception, app.exception
+    assert "Verdict:" in _texts(app)
+    app.switch_page("pages/explore.py")
+    app.run()
+    app.selectbox(key="explore_source").set_value(model)
+    app.run()
+    assert not app.exception, app.exception
+    assert any(m.label == "Accuracy" for m in app.metric)

@@ -14,7 +14,7 @@ def run() -> None:
     st.title("Compare models")
     rows = comparison_rows()
     st.dataframe(rows, hide_index=True, width="stretch")
-    st.caption("Accuracy is out-of-fold on the evaluation named in each row. GTZAN excerpts of one genre share "
+    st.caption("Accuracy is measured on the evaluation named in each row (out of fold, or a held-out test split). GTZAN excerpts of one genre share "
                "artists, so random or k-fold splits overstate accuracy on new music; compare models only on the same "
                "evaluation.")
     reports = {r["model"]: load_report(r["model"]) for r in rows}
@@ -34,4 +34,5 @@ def run() -> None:
         st.info("No model here records training curves: the musicnn head is fitted in one convex optimisation "
                 "(L-BFGS) rather than over epochs.")
     for name, c in curves.items():
-        st.line_chart(c, x_label="epoch", y_label=name)
+        st.markdown(f"**{name}**: one line per cross-validation fold and the final fit")
+        show(lambda: plots.training_curves(c, scale=s.scale))

@@ -27,7 +27,9 @@ def _summary(report: dict) -> None:
     c2.metric("Macro-F1", f"{m['macro_f1']:.2f}")
     c3.metric("Clips", m["n"])
     st.caption(f"Evaluation: {report.get('split', '-')}. 95% interval {lo:.0%}-{hi:.0%}.")
-    if report["model"] != COLLECTION:
+    if "split files" in report.get("split", ""):
+        st.caption("These clips are the test side of an artist-filtered split: no artist is on both sides.")
+    elif report["model"] != COLLECTION:
         st.caption("GTZAN excerpts of one genre often share an artist, so these out-of-fold numbers are "
                    "optimistic for new music.")
 
@@ -42,7 +44,8 @@ def _clip_audio(report: dict, clip: dict) -> tuple[bytes | None, str]:
                       f"folder the report's paths are relative to (it was `{report.get('data_root', '?')}`).")
     path = safe_data_path(root, clip["path"])
     if path is None:
-        return None, f"`{clip['path']}` is not inside the dataset folder `{root}`."
+        return None, (f"There is no file `{clip['path']}` inside the dataset folder `{root}` (this report's clips "
+                      f"came from `{report.get('data_root', '?')}`).")
     return path.read_bytes(), ""
 
 

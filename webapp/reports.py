@@ -43,12 +43,17 @@ def collection_report(rows: list[dict], labels: list[str]) -> dict:
             "metrics": {"clean": metrics} if metrics else {}}
 
 
+# Buffers, not learned parameters: BatchNorm statistics, the novelty bank, standardisation constants.
+_NOT_PARAMETERS = ("running_mean", "running_var", "num_batches_tracked", "bank", "novelty_scale", "head.mean",
+                   "head.std", "in_mean", "in_std")
+
+
 def model_facts(model: str, root: Path = WEIGHTS_ROOT) -> dict:
     """Parameters and size on disk of a model, read from its weights file without building it."""
     path = root / model / WEIGHTS_FILE
     with safe_open(str(path), framework="pt") as f:
         params = sum(int(np.prod(f.get_slice(k).get_shape())) for k in f.keys()
-                     if not k.endswith(("running_mean", "running_var", "num_batches_tracked", "bank")))
+                     if not k.endswith(_NOT_PARAMETERS))
     info = read_info(root / model)
     return {"model": model, "arch": info.arch, "parameters": params, "size_mb": round(path.stat().st_size / 1e6, 2),
             "metrics": info.metrics}
@@ -65,9 +70,27 @@ def comparison_rows(root: Path = WEIGHTS_ROOT) -> list[dict]:
             "clips": clean.get("n"), "accuracy": clean.get("accuracy"),
             "95% interval": "-".join(f"{v:.2f}" for v in clean.get("accuracy_ci95", [])) or "-",
             "macro-F1": clean.get("macro_f1"),
-            "accuracy (simulated mic)": report.get("metrics", {}).get("simulated_mic", {}).get("accuracy"),
+            "accuracy (reference mic)": report.get("metrics", {}).get("reference_mic", {}).get("accuracy"),
             "parameters": facts["parameters"], "size (MB)": facts["size_mb"],
             "CPU s per 30 s clip": report.get("cpu_seconds_per_30s_clip"),
             "training time (s)": report.get("timings_s", {}).get("total"),
         })
     return rows
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """The comparison rows as a Markdown table (the README's is printed by ``python -m webapp.reports``)."""
+    def cell(v):
+        if v is None:
+            return "-"
+        if isinstance(v, float):
+            return f"{v:.3f}" if v < 1 else f"{v:g}"
+        return f"{v:,}" if isinstance(v, int) else str(v)
+    keys = list(rows[0])
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(cell(r[k]) for k in keys) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table(comparison_rows()))

@@ -14,7 +14,7 @@ from typing import Callable
 import streamlit as st
 from matplotlib.figure import Figure
 
-from genre_model.checkpoint import available_models
+from genre_model.checkpoint import available_models, read_info, resolve_model_dir
 from genre_model.predict import Classifier
 
 LOADS = {"count": 0}  # how many times a model was loaded in this process (the tests read it)
@@ -53,10 +53,16 @@ def sidebar_settings() -> Settings:
     with st.sidebar:
         st.header("Settings")
         model = st.selectbox("Model", models, key="model", help="Every model in weights/.")
-        chunk = st.slider("Chunk length (s)", 1.0, 10.0, 3.0, 0.5, key="chunk_seconds",
-                          help="The model classifies the audio in windows of this length.")
-        hop = st.slider("Hop between chunks (s)", 0.5, 10.0, 1.5, 0.5, key="hop_seconds",
-                        help="Smaller than the chunk length means overlapping chunks.")
+        info = read_info(resolve_model_dir(model))
+        if info.feature_kind == "tabular":
+            # Its features are statistics over a whole 30 s clip, as in the table it learned from.
+            chunk, hop = info.chunk_seconds, info.hop_seconds
+            st.caption(f"This model reads fixed {chunk:g} s windows (shorter audio is repeated to fill one).")
+        else:
+            chunk = st.slider("Chunk length (s)", 1.0, 10.0, 3.0, 0.5, key="chunk_seconds",
+                              help="The model classifies the audio in windows of this length.")
+            hop = st.slider("Hop between chunks (s)", 0.5, 10.0, 1.5, 0.5, key="hop_seconds",
+                            help="Smaller than the chunk length means overlapping chunks.")
         if hop > chunk:
             st.warning("The hop is longer than a chunk, which would skip audio; using hop = chunk length.")
             hop = chunk
