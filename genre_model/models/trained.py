@@ -17,9 +17,14 @@ from torch import nn
 from .musicnn import GenreHead
 
 
-def _conv_block(c_in: int, c_out: int, pool: tuple[int, int]) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(),
-                         nn.MaxPool2d(pool))
+def _conv_stack(c_in: int, channels, pool: tuple[int, int]) -> nn.Sequential:
+    """3x3 conv -> BatchNorm -> ReLU -> max-pool, once per entry of ``channels``."""
+    blocks = []
+    for c in channels:
+        blocks.append(nn.Sequential(nn.Conv2d(c_in, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(),
+                                    nn.MaxPool2d(pool)))
+        c_in = c
+    return nn.Sequential(*blocks)
 
 
 class EmbeddingClassifier(nn.Module):
@@ -55,11 +60,7 @@ class MelCNN(EmbeddingClassifier):
                  bank_size: int = 2048):
         super().__init__(channels[-1], n_genres, bank_size)
         self.norm = nn.BatchNorm2d(1)  # learns the input's scale; log-mel values are not centred
-        blocks, c_in = [], 1
-        for c in channels:
-            blocks.append(_conv_block(c_in, c, (2, 2)))
-            c_in = c
-        self.blocks = nn.Sequential(*blocks)
+        self.blocks = _conv_stack(1, channels, (2, 2))
         self.dropout = nn.Dropout(dropout)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
@@ -77,13 +78,9 @@ class CRNN(EmbeddingClassifier):
                  hidden: int = 64, dropout: float = 0.3, bank_size: int = 2048):
         super().__init__(hidden, n_genres, bank_size)
         self.norm = nn.BatchNorm2d(1)
-        blocks, c_in = [], 1
-        for c in channels:
-            blocks.append(_conv_block(c_in, c, (2, 4)))
-            c_in = c
-        self.blocks = nn.Sequential(*blocks)
+        self.blocks = _conv_stack(1, channels, (2, 4))
         rnn = nn.GRU if self.rnn_type == "gru" else nn.LSTM
-        self.rnn = rnn(c_in * max(1, n_mels // 4 ** len(channels)), hidden, batch_first=True)
+        self.rnn = rnn(channels[-1] * max(1, n_mels // 4 ** len(channels)), hidden, batch_first=True)
         self.dropout = nn.Dropout(dropout)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
@@ -110,11 +107,7 @@ class Mfcc5CNN(EmbeddingClassifier):
                  bank_size: int = 2048):
         super().__init__(channels[-1], n_genres, bank_size)
         self.norm = nn.BatchNorm2d(5)  # MFCCs, deltas and chroma live on very different scales
-        blocks, c_in = [], 5
-        for c in channels:
-            blocks.append(_conv_block(c_in, c, (2, 2)))
-            c_in = c
-        self.blocks = nn.Sequential(*blocks)
+        self.blocks = _conv_stack(5, channels, (2, 2))
         self.dropout = nn.Dropout(dropout)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
