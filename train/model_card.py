@@ -155,10 +155,13 @@ def write_trained_model_card(out: Path, report: dict) -> Path:
         unseen = ext.get("not_seen_in_training")
         external = (f"\n## Also evaluated on `{Path(ext['data_root']).name}` (audio, through our own feature extractor)\n"
                     f"All {ext['all']['n']} clips: accuracy {_pct(ext['all']['accuracy'])}, macro-F1 {ext['all']['macro_f1']:.3f}. "
-                    f"{ext['n_seen_in_training']} of them are in the training data (as table rows); on the other "
+                    f"{ext['n_seen_in_training']} of them trained the model (as table rows; by side: "
+                    f"{', '.join(f'{k} {v}' for k, v in ext['sides'].items())}); on the other "
                     + (f"{unseen['n']}: accuracy {_pct(unseen['accuracy'])} "
                        f"({_pct(unseen['accuracy_ci95'][0])}-{_pct(unseen['accuracy_ci95'][1])})." if unseen else "none: -.")
                     + "\n")
+    mic_note = ("The reference microphone condition is one fixed room recording per evaluated clip (RT60 0.5 s,\n"
+                "150 Hz-7 kHz, pink noise at 20 dB SNR), never trained or tuned on.\n" if "reference_mic" in m else "")
     kfold = report.get("final_fit_epochs") is not None
     how = (f"{recipe['folds']}-fold stratified cross-validation at clip level (fold f is the test side, fold f+1 the "
            f"validation side for early stopping), then a final fit on every clip for {report['final_fit_epochs']} epochs "
@@ -195,9 +198,7 @@ on a 2-core CPU. Training curves: `curves.json`, `curves.png`.
 {chr(10).join(rows)}
 
 Chunk level (clean, {m['chunks_clean']['n']} chunks): accuracy {_pct(m['chunks_clean']['accuracy'])}.
-The reference microphone condition is one fixed room recording per evaluated clip (RT60 0.5 s,
-150 Hz-7 kHz, pink noise at 20 dB SNR), never trained or tuned on.
-{external}
+{mic_note}{external}
 **Read these numbers with care.** GTZAN repeats artists: consecutive ids of one genre are often the
 same artist or album, so a random or k-fold split of GTZAN clips puts the same artists on both sides
 and overstates accuracy on new music. Only the artist-filtered split (`--split-files`) avoids that;

@@ -277,8 +277,11 @@ def weights_sha256(model: torch.nn.Module) -> str:
     return h.hexdigest()
 
 
-def evaluate_folder(model_dir: Path, folder: str, seen: set[str]) -> dict:
-    """Classify every clip of a labelled audio folder through genre_model, as the app would."""
+def evaluate_folder(model_dir: Path, folder: str, sides: dict[str, str]) -> dict:
+    """Classify every clip of a labelled audio folder through genre_model, as the app would.
+
+    ``sides`` maps clip ids of the training data to the side they were on ("train", "valid",
+    "test"); a folder clip whose id trained the model is marked ``seen_in_training``."""
     from genre_model.predict import Classifier
     classifier = Classifier(model_dir, device="cpu")
     genres = classifier.labels
@@ -291,7 +294,8 @@ def evaluate_folder(model_dir: Path, folder: str, seen: set[str]) -> dict:
             continue
         record = clip_record(clip.relpath, clip.label, genres, pred.probabilities, pred.starts, pred.ends,
                              fold="external")
-        record["seen_in_training"] = clip_key(clip.relpath) in seen
+        record["side"] = sides.get(clip_key(clip.relpath), "not in the training data")
+        record["seen_in_training"] = record["side"] == "train"
         records.append(record)
     usable = [r for r in records if r["label"] in genres]
 
@@ -303,6 +307,7 @@ def evaluate_folder(model_dir: Path, folder: str, seen: set[str]) -> dict:
     return {"data_root": str(folder), "all": metrics(usable),
             "not_seen_in_training": metrics([r for r in usable if not r["seen_in_training"]]),
             "n_seen_in_training": sum(r["seen_in_training"] for r in usable),
+            "sides": {side: sum(r["side"] == side for r in usable) for side in sorted({r["side"] for r in usable})},
             "clips": records, "skipped": skipped}
 
 
@@ -397,7 +402,12 @@ def run(cfg: RunConfig, command: str) -> dict:
             model.load_state_dict(last_state)
             save_checkpoint(model, info, out / "last")
         if cfg.eval_data:
-            report["external_eval"] = evaluate_folder(out, cfg.eval_data, {clip_key(c.clip.relpath) for c in items})
+            sides = {clip_key(items[i].clip.relpath): side for side, indices in
+                     (("test", plan.stages[0].test), ("valid", plan.stages[0].val), ("train", plan.stages[0].train))
+                     for i in indices}
+            if plan.refit_all:  # the final fit saw every clip
+                sides = {clip_key(it.clip.relpath): "train" for it in items}
+            report["external_eval"] = evaluate_folder(out, cfg.eval_data, sides)
         report["cpu_seconds_per_30s_clip"] = cpu_seconds_per_30s_clip(out)
         report["timings_s"] = {"extract": round(t_extract, 1), "train": round(t_train, 1),
                                "total": round(time.time() - started, 1)}
