@@ -168,6 +168,7 @@ def write_trained_model_card(out: Path, report: dict) -> Path:
            f"(the median best epoch of the folds, plus one)." if kfold else
            f"{report['split']}; early stopping on the validation side.")
     skipped = report.get("skipped", [])
+    fs = report.get("feature_sets", {})
     text = f"""# Model card: {report['model']} ({report['arch']})
 
 A genre classifier for {len(labels)} genres ({', '.join(labels)}): {_ARCH_SUMMARY.get(report['arch'], report['arch'])},
@@ -188,8 +189,9 @@ Seed {report['seed']}. {how} Adam (lr {recipe['lr']:g}, weight decay {recipe['we
 at most {recipe['epochs']} epochs, patience {recipe['patience']}. Chunks of {recipe['chunk_seconds']:g} s with a
 {recipe['hop_seconds']:g} s hop; clip verdict = mean chunk probability. Code version {report['code_version']},
 Python {report['python']}, torch {report['torch']}, device {report['device']}; feature extraction
-{report['timings_s']['extract']} s, training {report['timings_s']['train']} s, whole run {report['timings_s']['total']} s
-on a 2-core CPU. Training curves: `curves.json`, `curves.png`.
+{report['timings_s']['extract']} s ({fs.get('computed', 0)} clip feature sets computed, {fs.get('cached', 0)} read from the cache),
+training {report['timings_s']['train']} s, whole run {report['timings_s']['total']} s on a 2-core CPU that other
+work may have shared. Training curves: `curves.json`, `curves.png`.
 
 ## Results ({report['split']})
 
