@@ -161,15 +161,20 @@ def test_several_uploads_get_a_table_and_the_newest_good_one_in_detail(app):
 
 @pytest.mark.parametrize("model", [m for m in __import__("genre_model.checkpoint").checkpoint.available_models()
                                    if m != "default"])
-def test_every_trained_model_classifies_an_upload_and_opens_in_the_explorer(app, model):
-    app.selectbox(key="model").set_value(model)
-    app.file_uploader(key="uploads").set_value(("song.wav", _music(seed=8, seconds=6.0), "audio/wav"))
-    app.run()
-    assert not app.exception, app.exception
-    assert "Verdict:" in _texts(app)
-    app.switch_page("pages/explore.py")
-    app.run()
-    app.selectbox(key="explore_source").set_value(model)
-    app.run()
-    assert not app.exception, app.exception
-    assert any(m.label == "Accuracy" for m in app.metric)
+def test_every_trained_model_classifies_an_upload_and_opens_in_the_explorer(tmp_path, monkeypatch, model):
+    monkeypatch.setenv("GENRE_COLLECTION", str(tmp_path / "collection.sqlite"))
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.session_state["model"] = model  # AppTest drops sidebar widgets after the first run; preset instead
+    at.run()
+    at.file_uploader(key="uploads").set_value(("song.wav", _music(seed=8, seconds=6.0), "audio/wav"))
+    at.run()
+    assert not at.exception, at.exception
+    assert "Verdict:" in _texts(at) and f"model `{model}`" in _texts(at)
+    for page in ("pages/how_it_works.py", "pages/explore.py"):
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, at.exception
+    at.selectbox(key="explore_source").set_value(model)
+    at.run()
+    assert not at.exception, at.exception
+    assert any(m.label == "Accuracy" for m in at.metric)

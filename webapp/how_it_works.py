@@ -10,6 +10,17 @@ from webapp.results import verdict
 from webapp.ui import classifier, settings, show
 
 
+# What the selected model reads, said under the spectrogram (every model starts from the same audio).
+_MODEL_INPUT = {
+    "log-mel": "This picture is what the network actually looks at.",
+    "mfcc5": ("This model reads a compressed version of it: 20 MFCCs (the spectrum's overall shape), how they "
+              "change, their average between beats, and the 12 pitch classes (chroma), stacked as 5 layers."),
+    "tabular": ("This model never sees the picture: it reads 57 numbers summarising 30 s of audio (averages and "
+                "spreads of brightness, loudness, pitch classes, MFCCs, and the tempo)."),
+}
+_MUSICNN = "the network (musicnn, trained on a million songs, plus our small genre layer)"
+
+
 def run() -> None:
     s = settings()
     clf = classifier(s.model)
@@ -36,8 +47,9 @@ def run() -> None:
     show(lambda: plots.mel_filters(mel, scale=s.scale))
 
     st.header("3. The mel spectrogram")
-    st.markdown("Time runs left to right, pitch bottom to top, loudness is colour. This picture is what the "
-                "network actually looks at. Drums show as vertical lines, held notes as horizontal ones.")
+    st.markdown("Time runs left to right, pitch bottom to top, loudness is colour. "
+                + _MODEL_INPUT.get(clf.info.feature_kind, "") +
+                " Drums show as vertical lines, held notes as horizontal ones.")
     show(lambda: plots.mel_spectrogram(clip.samples, mel, scale=s.scale))
 
     st.header("4. Cut into chunks")
@@ -46,8 +58,9 @@ def run() -> None:
     show(lambda: plots.waveform(clip.samples, clip.sample_rate, starts=pred.starts, ends=pred.ends, scale=s.scale))
 
     st.header("5. A guess per chunk")
-    st.markdown("For each chunk the network (musicnn, trained on a million songs, plus our small genre layer) "
-                "gives a probability for each of the ten genres.")
+    network = (_MUSICNN if clf.info.arch == "musicnn-head" else
+               f"the `{clf.info.arch}` network, trained from scratch on GTZAN (see its model card)")
+    st.markdown(f"For each chunk {network} gives a probability for each genre.")
     show(lambda: plots.genre_timeline(pred.probabilities, pred.starts, pred.ends, pred.labels, scale=s.scale))
 
     st.header("6. One verdict for the clip")
