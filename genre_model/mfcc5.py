@@ -40,8 +40,9 @@ def mfcc5_features(y: np.ndarray, params: Mfcc5Params = Mfcc5Params()) -> np.nda
     sr, hop = params.sample_rate, params.hop_length
     mfcc = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=params.n_mfcc, n_fft=params.n_fft, hop_length=hop)
     n_frames = mfcc.shape[1]
-    delta = librosa.feature.delta(mfcc, width=min(9, n_frames - (1 - n_frames % 2)), mode="nearest")
-    delta2 = librosa.feature.delta(mfcc, order=2, width=min(9, n_frames - (1 - n_frames % 2)), mode="nearest")
+    width = min(9, n_frames - (1 - n_frames % 2))  # odd and no longer than the clip, as delta requires
+    delta = librosa.feature.delta(mfcc, width=width, mode="nearest")
+    delta2 = librosa.feature.delta(mfcc, order=2, width=width, mode="nearest")
     _, beats = librosa.beat.beat_track(y=y, sr=sr, hop_length=hop)
     bounds = librosa.util.fix_frames(beats, x_min=0, x_max=n_frames)
     beat_mfcc = np.repeat(librosa.util.sync(mfcc, bounds, aggregate=np.mean, pad=False), np.diff(bounds), axis=1)

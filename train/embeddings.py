@@ -12,14 +12,11 @@ import torch
 from genre_model.chunking import chunk_spans, cut_chunks
 from genre_model.features import MelParams, log_mel
 from genre_model.models.musicnn import MusiCNN
+from train.data import state_sha256
 
 
 def backbone_hash(backbone: MusiCNN) -> str:
-    h = hashlib.sha256()
-    for name, tensor in sorted(backbone.state_dict().items()):
-        h.update(name.encode())
-        h.update(tensor.detach().cpu().numpy().tobytes())
-    return h.hexdigest()[:16]
+    return state_sha256(backbone)[:16]
 
 
 @torch.inference_mode()

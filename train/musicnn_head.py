@@ -30,12 +30,10 @@ import torch
 from tqdm import tqdm
 
 from genre_model import __version__
-from genre_model.audio import load_audio
 from genre_model.checkpoint import ModelInfo, load_checkpoint, resolve_model_dir, save_checkpoint
-from genre_model.errors import AudioError
 from genre_model.features import MelParams
 from genre_model.models.musicnn import MusiCNN, MusicnnGenre
-from train.data import LabelledClip, file_sha256, find_clips, fingerprint
+from train.data import LabelledClip, file_sha256, find_clips, fingerprint, load_or_skip
 from train.embeddings import EmbeddingCache, backbone_hash, embed_chunks
 from train.head import fit_head, head_probabilities
 from train.micsim import REFERENCE_CONDITIONS, simulate_microphone
@@ -119,11 +117,8 @@ def extract(clips: list[LabelledClip], backbone: MusiCNN, recipe: Recipe, cache_
         cached = {v: cache.get(sha, v) for v in variants}
         result.cached += sum(c is not None for c in cached.values())
         if any(c is None for c in cached.values()):
-            try:
-                audio = load_audio(clip.path, sample_rate=mel.sample_rate)
-            except AudioError as exc:
-                print(f"warning: skipping {clip.relpath}: {exc.message}", file=sys.stderr)
-                result.skipped.append({"path": clip.relpath, "error": exc.message})
+            audio = load_or_skip(clip, mel.sample_rate, result.skipped)
+            if audio is None:
                 continue
             for v in variants:
                 if cached[v] is not None:

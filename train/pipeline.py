@@ -19,7 +19,6 @@ import torch
 from tqdm import tqdm
 
 from genre_model import __version__
-from genre_model.audio import load_audio
 from genre_model.checkpoint import ModelInfo, save_checkpoint
 from genre_model.chunking import chunk_spans, cut_chunks
 from genre_model.errors import AudioError
@@ -30,7 +29,7 @@ from genre_model.models import build
 from genre_model.models.trained import TabularMLP
 from genre_model.tabular import SAMPLE_RATE as TABLE_RATE
 from train.augment import AUDIO_KINDS, augment_audio, parse_kinds, spec_augment
-from train.data import LabelledClip, file_sha256, find_clips, fingerprint
+from train.data import LabelledClip, file_sha256, find_clips, fingerprint, load_or_skip, state_sha256
 from train.embeddings import EmbeddingCache
 from train.head import fill_novelty_bank
 from train.micsim import REFERENCE_CONDITIONS, simulate_microphone
@@ -164,11 +163,8 @@ def extract(source: Source, spec: dict, cfg: RunConfig, audio_kinds: list[str]) 
         got = {v: cache.get(sha, v) for v in variants}
         result.cached += sum(g is not None for g in got.values())
         if any(g is None for g in got.values()):
-            try:
-                audio = load_audio(clip.path, sample_rate=sr)
-            except AudioError as exc:
-                print(f"warning: skipping {clip.relpath}: {exc.message}", file=sys.stderr)
-                result.skipped.append({"path": clip.relpath, "error": exc.message})
+            audio = load_or_skip(clip, sr, result.skipped)
+            if audio is None:
                 continue
             for v in variants:
                 if got[v] is not None:
@@ -267,14 +263,6 @@ def _records(model, items: list[ClipFeatures], indices: list[int], genres: list[
                         reference_probs=None if items[i].reference is None
                         else _probabilities(model, items[i].reference, device))
             for i in indices]
-
-
-def weights_sha256(model: torch.nn.Module) -> str:
-    h = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
-        h.update(name.encode())
-        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()
 
 
 def evaluate_folder(model_dir: Path, folder: str, sides: dict[str, str]) -> dict:
@@ -381,7 +369,7 @@ def run(cfg: RunConfig, command: str) -> dict:
     distributed = None
     if torch.distributed.is_initialized():
         digests = [None] * torch.distributed.get_world_size()
-        torch.distributed.all_gather_object(digests, weights_sha256(model))
+        torch.distributed.all_gather_object(digests, state_sha256(model))
         distributed = {"world_size": len(digests), "backend": torch.distributed.get_backend(),
                        "weights_sha256_per_rank": digests, "ranks_agree": len(set(digests)) == 1}
     report = {

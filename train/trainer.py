@@ -147,14 +147,14 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], val: tuple[t
             for buffer in model.buffers():
                 torch.distributed.broadcast(buffer, src=0)
         record = {"epoch": epoch, "train_loss": round(total / len(x_train), 5)}
+        improved = True  # without validation the latest epoch is the one kept
         if val is not None:
             val_loss, val_acc = evaluate(model, *val, config.batch_size, device)
             record.update(val_loss=round(val_loss, 5), val_accuracy=round(val_acc, 5))
-        else:
-            val_acc = float(epoch)  # no validation: the latest epoch is the one kept
+            improved = val_acc > best["accuracy"]
         history.append(record)
-        if val_acc > best["accuracy"]:
-            best = {"epoch": epoch, "accuracy": val_acc,
+        if improved:
+            best = {"epoch": epoch, "accuracy": val_acc if val is not None else None,
                     "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
         if rank == 0:
             _atomic_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
