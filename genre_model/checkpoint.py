@@ -9,6 +9,7 @@ process never leaves half a checkpoint behind.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -48,6 +49,7 @@ class ModelInfo:
     hop_seconds: float = 1.5
     metrics: dict = field(default_factory=dict)
     training_data: dict = field(default_factory=dict)
+    judgement: dict = field(default_factory=dict)  # genre_model.judgement.Rules, chosen on held-out artists
     description: str = ""
     licences: list[str] = field(default_factory=list)
     code_version: str = __version__
@@ -78,23 +80,40 @@ class ModelInfo:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+def user_models_root() -> Path:
+    """Where class models (made on the Teach page) live: ``GENRE_MODELS_DIR``, else the user's
+    data folder. Never inside the project, never ``weights/``."""
+    if os.environ.get("GENRE_MODELS_DIR"):
+        return Path(os.environ["GENRE_MODELS_DIR"])
+    from platformdirs import user_data_dir
+    return Path(user_data_dir("genre-demo")) / "models"
+
+
 def resolve_model_dir(name_or_dir: str | os.PathLike) -> Path:
-    """A model directory from a name in ``weights/`` or a path."""
+    """A model directory from a path, a name in ``weights/`` or the name of a class model."""
     path = Path(name_or_dir)
     if (path / WEIGHTS_FILE).is_file() or path.suffix == ".safetensors":
         return path if path.is_dir() else path.parent
-    candidate = WEIGHTS_ROOT / str(name_or_dir)
-    if (candidate / WEIGHTS_FILE).is_file():
-        return candidate
-    names = ", ".join(available_models()) or "none"
-    raise CheckpointError(f"No model named {str(name_or_dir)!r}: expected {candidate / WEIGHTS_FILE} "
-                          f"or a directory containing {WEIGHTS_FILE}. Models in weights/: {names}.")
+    for root in (WEIGHTS_ROOT, user_models_root()):
+        candidate = root / str(name_or_dir)
+        if (candidate / WEIGHTS_FILE).is_file():
+            return candidate
+    names = ", ".join(available_models() + class_models()) or "none"
+    raise CheckpointError(f"No model named {str(name_or_dir)!r}: expected {WEIGHTS_ROOT / str(name_or_dir) / WEIGHTS_FILE} "
+                          f"or a directory containing {WEIGHTS_FILE}. Known models: {names}.")
 
 
 def available_models(root: Path = WEIGHTS_ROOT) -> list[str]:
     """Names of the model directories under ``root`` (``default`` first)."""
     names = sorted(p.parent.name for p in root.glob(f"*/{WEIGHTS_FILE}"))
     return sorted(names, key=lambda n: n != "default")
+
+
+def class_models() -> list[str]:
+    """Names of the class models in :func:`user_models_root` (never a shipped model's name)."""
+    root = user_models_root()
+    shipped = set(available_models())
+    return [n for n in available_models(root) if n not in shipped] if root.is_dir() else []
 
 
 def save_checkpoint(model: nn.Module, info: ModelInfo, directory: str | os.PathLike) -> Path:
@@ -155,7 +174,7 @@ def load_checkpoint(directory: str | os.PathLike, *, device: str | torch.device 
         mel = info.mel_params
     except (TypeError, KeyError, ValueError) as exc:
         raise CheckpointError(f"{path}: bad feature parameters ({exc!r}).") from None
-    if required is not None and mel != required:
+    if required is not None and dataclasses.replace(mel, normalize_db=None) != required:
         raise CheckpointError(f"{path}: architecture {info.arch} needs features {required.to_dict()}, "
                               f"but the metadata says {info.features}.")
     try:

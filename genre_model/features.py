@@ -29,9 +29,15 @@ class MelParams:
     # "log10_10000": log10(10000 * power + 1), musicnn's compression;
     # "db": 10 * log10(max(power, 1e-10)), the usual decibel scale.
     compression: str = "log10_10000"
+    # When set, every chunk is brought to this RMS level (dBFS, gain within +-30 dB) before the
+    # spectrogram: musicnn's compression depends on level, and a recording's level is arbitrary.
+    normalize_db: float | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if d["normalize_db"] is None:  # absent means off: older checkpoints and cache keys stay valid
+            del d["normalize_db"]
+        return d
 
     @classmethod
     def from_dict(cls, data: dict) -> "MelParams":
@@ -104,9 +110,19 @@ def compress(power: torch.Tensor, compression: str) -> torch.Tensor:
     raise ValueError(f"unknown compression {compression!r}")
 
 
+def normalize_level(audio: torch.Tensor, target_db: float, max_gain_db: float = 30.0) -> torch.Tensor:
+    """Each row of ``audio [batch, n]`` scaled to RMS ``target_db`` dBFS (gain within +-``max_gain_db``)."""
+    rms = audio.square().mean(dim=-1, keepdim=True).sqrt().clamp_min(1e-9)
+    gain_db = (target_db - 20 * torch.log10(rms)).clamp(-max_gain_db, max_gain_db)
+    return audio * 10 ** (gain_db / 20)
+
+
 def log_mel(audio: np.ndarray | torch.Tensor, params: MelParams) -> torch.Tensor:
     """Compressed mel spectrogram, ``torch.Tensor [shape=(batch, n_frames, n_mels)]``: the model input."""
-    return compress(mel_power(audio, params), params.compression)
+    x = torch.as_tensor(audio, dtype=torch.float32)
+    if params.normalize_db is not None:
+        x = normalize_level(x if x.ndim == 2 else x[None], params.normalize_db)
+    return compress(mel_power(x, params), params.compression)
 
 
 # The input kinds a model can ask for (its class's ``feature`` attribute). A checkpoint's

@@ -14,22 +14,22 @@ from .audio import DEFAULT_MAX_SECONDS, DEFAULT_MIN_SECONDS, AudioClip, Source, 
 from .checkpoint import load_checkpoint, resolve_model_dir
 from .chunking import chunk_spans, cut_chunks
 from .features import model_input
+from .judgement import Rules, judge, messages
 
 AGGREGATES = ("mean", "vote")
-UNSURE_CONFIDENCE = 0.4  # below this the verdict is shown as a guess
-# Median chunk novelty above this: unlike the training music. Held-out GTZAN clips, clean and
-# through the simulated microphone, sit near 0.6; test tones and noise near 0.9-1.0.
-NOVELTY_LIMIT = 0.85
 
 
 @dataclass
 class Prediction:
     """The result for one clip.
 
-    ``probabilities``: ``np.ndarray [shape=(n_chunks, n_genres)]``, softmax per chunk;
+    ``probabilities``: ``np.ndarray [shape=(n_chunks, n_genres)]``, calibrated softmax per chunk;
     ``starts``/``ends``: ``np.ndarray [shape=(n_chunks,)]`` in seconds; ``novelty``:
     ``np.ndarray [shape=(n_chunks,)]``, distance from the training data (1.0 = as far as the
-    rarest 1% of training chunks).
+    rarest 1% of training chunks); ``no_music``, ``not_music`` and ``snr_db``: ``[n_chunks]``, the
+    quality layer's probabilities that a chunk holds only a room (talk, crowd, clatter) or a sound
+    unlike music (a tone, noise), and its music-to-noise estimate (NaN when the model has no
+    quality layer). ``rules`` are the model's limits for the "cannot judge" signals.
     """
 
     labels: list[str]
@@ -40,6 +40,15 @@ class Prediction:
     duration: float
     model: str = ""
     warnings: list[str] = field(default_factory=list)
+    no_music: np.ndarray | None = None
+    snr_db: np.ndarray | None = None
+    rules: Rules = field(default_factory=Rules)
+    not_music: np.ndarray | None = None
+
+    def __post_init__(self):
+        for name in ("no_music", "not_music", "snr_db"):
+            if getattr(self, name) is None:
+                setattr(self, name, np.full(len(self.starts), np.nan, dtype=np.float32))
 
     def scores(self, aggregate: str = "mean") -> np.ndarray:
         """Clip-level score per genre, ``[n_genres]``: mean probability, or the fraction of chunks
@@ -66,15 +75,38 @@ class Prediction:
     def chunk_genres(self) -> list[str]:
         return [self.labels[i] for i in self.probabilities.argmax(axis=1)]
 
+    def quality(self) -> dict:
+        """Clip-level recording quality: median probabilities of "only a room" and "not music",
+        and the median SNR estimate (None when the model cannot tell)."""
+        def median(a):
+            return None if a is None or np.isnan(a).all() else round(float(np.nanmedian(a)), 3)
+        return {"no_music": median(self.no_music), "not_music": median(self.not_music), "snr_db": median(self.snr_db)}
+
+    def flags(self, aggregate: str = "mean") -> dict[str, bool]:
+        """Which "cannot judge" signals fire (see :mod:`genre_model.judgement`)."""
+        q = {k: np.nan if v is None else v for k, v in self.quality().items()}
+        return judge(self.top_k(1, aggregate)[0][1], float(np.median(self.novelty)), q["no_music"], q["snr_db"],
+                     self.rules, q["not_music"])
+
+    def advice(self, aggregate: str = "mean") -> list[str]:
+        """Plain messages for the signals that fire, most important first."""
+        q = self.quality()
+        return messages(self.flags(aggregate), snr_db=np.nan if q["snr_db"] is None else q["snr_db"],
+                        confidence=self.top_k(1, aggregate)[0][1], rules=self.rules)
+
     def is_unsure(self, aggregate: str = "mean") -> bool:
-        return self.top_k(1, aggregate)[0][1] < UNSURE_CONFIDENCE
+        return self.flags(aggregate)["unsure"]
 
     def is_unfamiliar(self) -> bool:
         """True when most chunks lie far from the training data (speech, noise, a tone...)."""
-        return bool(np.median(self.novelty) > NOVELTY_LIMIT)
+        return self.flags()["unfamiliar"]
 
     def to_dict(self, aggregate: str = "mean") -> dict:
         scores = self.scores(aggregate)
+        flags = self.flags(aggregate)
+        quality = self.quality()
+        quality["status"] = ("no_music" if flags["no_music"] else "too_noisy" if flags["too_noisy"]
+                             else "unknown" if quality["snr_db"] is None else "ok")
         return {
             "genre": self.genre(aggregate),
             "aggregate": aggregate,
@@ -82,14 +114,21 @@ class Prediction:
             "top3": [{"genre": g, "score": round(s, 6)} for g, s in self.top_k(3, aggregate)],
             "duration": round(self.duration, 3),
             "model": self.model,
-            "unsure": self.is_unsure(aggregate),
-            "unfamiliar": self.is_unfamiliar(),
+            "unsure": flags["unsure"],
+            "unfamiliar": flags["unfamiliar"],
+            "quality": quality,
+            "judged": not flags["any"],
+            "advice": self.advice(aggregate),
+            "rules": self.rules.to_dict(),
             "warnings": list(self.warnings),
             "chunks": [
                 {"start": round(float(s), 3), "end": round(float(e), 3), "genre": self.labels[int(np.argmax(p))],
                  "novelty": round(float(n), 4),
+                 **({} if np.isnan(q) else {"no_music": round(float(q), 4), "not_music": round(float(m), 4),
+                                            "snr_db": round(float(r), 2)}),
                  "probabilities": {g: round(float(v), 6) for g, v in zip(self.labels, p)}}
-                for s, e, p, n in zip(self.starts, self.ends, self.probabilities, self.novelty)
+                for s, e, p, n, q, m, r in zip(self.starts, self.ends, self.probabilities, self.novelty, self.no_music,
+                                               self.not_music, self.snr_db)
             ],
         }
 
@@ -104,6 +143,10 @@ class Prediction:
             probabilities=np.array([[c["probabilities"][g] for g in labels] for c in chunks], dtype=np.float32),
             novelty=np.array([c.get("novelty", 0.0) for c in chunks], dtype=np.float32),
             duration=float(data["duration"]), model=data.get("model", ""), warnings=list(data.get("warnings", [])),
+            no_music=np.array([c.get("no_music", np.nan) for c in chunks], dtype=np.float32),
+            not_music=np.array([c.get("not_music", np.nan) for c in chunks], dtype=np.float32),
+            snr_db=np.array([c.get("snr_db", np.nan) for c in chunks], dtype=np.float32),
+            rules=Rules.from_dict(data.get("rules")),
         )
 
 
@@ -154,25 +197,31 @@ class Classifier:
         spans = chunk_spans(len(clip.samples), sample_rate=clip.sample_rate,
                             chunk_seconds=chunk_seconds or self.info.chunk_seconds,
                             hop_seconds=hop_seconds or self.info.hop_seconds)
-        probs, novelty = [], []
+        parts: dict[str, list[np.ndarray]] = {}
         for first in range(0, len(spans), self.batch_size):
             batch = cut_chunks(clip.samples, spans, slice(first, first + self.batch_size))
-            p, n = self.predict_chunks(model_input(self.info.features, batch, self.device))
-            probs.append(p)
-            novelty.append(n)
+            for key, value in self.predict_chunks(model_input(self.info.features, batch, self.device)).items():
+                parts.setdefault(key, []).append(value)
             if progress:
                 progress(min(first + self.batch_size, len(spans)), len(spans))
+        out = {key: np.concatenate(values) for key, values in parts.items()}
         return Prediction(
             labels=self.labels, starts=spans.start_times, ends=spans.end_times,
-            probabilities=np.concatenate(probs), novelty=np.concatenate(novelty),
-            duration=clip.duration, model=self.name, warnings=list(clip.warnings),
+            probabilities=out["probabilities"], novelty=out["novelty"], no_music=out["no_music"],
+            not_music=out["not_music"], snr_db=out["snr_db"],
+            duration=clip.duration, model=self.name, warnings=list(clip.warnings), rules=self.rules,
         )
 
+    @property
+    def rules(self) -> Rules:
+        return Rules.from_dict(self.info.judgement)
+
     @torch.inference_mode()
-    def predict_chunks(self, features: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """Model features ``[B, frames, bands]`` -> (probabilities ``[B, n_genres]``, novelty ``[B]``)."""
+    def predict_chunks(self, features: torch.Tensor) -> dict[str, np.ndarray]:
+        """Model features of a batch of chunks -> ``probabilities [B, n_genres]`` (calibrated),
+        ``novelty``, ``no_music``, ``not_music`` and ``snr_db`` ``[B]``."""
         with self._lock:
             with torch.autocast(device_type=self.device.type, enabled=self.device.type == "cuda"):
-                logits, novelty = self.model.logits_and_novelty(features.to(self.device))
-            probs = torch.softmax(logits.float(), dim=1)
-        return probs.cpu().numpy(), novelty.float().cpu().numpy()
+                out = self.model.judge(features.to(self.device))
+            out["probabilities"] = torch.softmax(out.pop("logits").float(), dim=1)
+        return {k: v.float().cpu().numpy() for k, v in out.items()}

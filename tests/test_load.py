@@ -16,7 +16,8 @@ import soundfile as sf
 
 from genre_model import synth
 from genre_model.predict import Classifier
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, rss_mb, start_app, stop_app
+from genre_model.bench import rss_mb
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app
 from tests.figures import FIGURES
 
 pytest.importorskip("playwright.async_api", reason="playwright is not installed (requirements-dev.txt)")

@@ -22,7 +22,7 @@ SOAK = """
 import json, os, sys, time
 from streamlit.testing.v1 import AppTest
 from genre_model import synth
-from tests.browser_support import rss_mb
+from genre_model.bench import rss_mb
 from webapp import analysis, ui
 clips, warmup = int(sys.argv[1]), int(sys.argv[2])
 analysis._clips.budget = 8 * 1024 * 1024  # small, so that the warm-up fills every bounded cache

@@ -1,16 +1,23 @@
-"""Augmentation. Audio-level kinds (gain, noise, micsim) make extra copies of each training clip
-before feature extraction (cached like the clean features); SpecAugment-style masking is applied
-to feature batches while training. Copies are drawn from streams seeded by the run seed and the
-clip's content, so a run is reproducible and a copy never depends on the other clips."""
+"""Augmentation. Audio-level kinds make extra copies of each training clip before feature
+extraction (cached like the clean features); SpecAugment-style masking is applied to feature
+batches while training. Copies are drawn from streams seeded by the run seed and the clip's
+content, so a run is reproducible and a copy never depends on the other clips.
+
+Audio kinds: ``gain`` (-12..+6 dB) and ``noise`` (white or pink, 10-30 dB SNR) apply to every
+copy; ``micsim`` (a fair room recording) and ``room`` (a noisy classroom, see
+:mod:`genre_model.roomsim`) take turns: copy i uses the (i mod n)-th of those listed.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from train.micsim import make_noise, simulate_microphone
+from genre_model.heads import SNR_CLEAN_DB
+from genre_model.roomsim import SpeechPool, make_noise, simulate_room
 
-AUDIO_KINDS = ("gain", "noise", "micsim")
+ROOM_KINDS = ("micsim", "room")
+AUDIO_KINDS = ("gain", "noise") + ROOM_KINDS
 KINDS = AUDIO_KINDS + ("specaugment",)
 
 
@@ -24,20 +31,25 @@ def parse_kinds(text: str | list[str] | None) -> list[str]:
     return kinds
 
 
-def augment_audio(y: np.ndarray, sr: int, kinds: list[str], rng: np.random.Generator) -> np.ndarray:
-    """One augmented copy of mono float32 ``y``: random gain (-12..+6 dB, clipped to [-1, 1]),
-    white or pink noise at 10-30 dB SNR, and/or a simulated microphone recording (room reverb,
-    band-limiting, background noise; see train/micsim.py)."""
+def augment_audio(y: np.ndarray, sr: int, kinds: list[str], rng: np.random.Generator, *, copy_index: int = 0,
+                  speech: SpeechPool | None = None) -> tuple[np.ndarray, float]:
+    """Augmented copy ``copy_index`` of mono float32 ``y``, and the music's SNR in it (dB;
+    :data:`~genre_model.heads.SNR_CLEAN_DB` when no noise was added)."""
     x = y.astype(np.float32)
+    snr = SNR_CLEAN_DB
     if "gain" in kinds:
         x = np.clip(x * 10 ** (rng.uniform(-12, 6) / 20), -1, 1).astype(np.float32)
     if "noise" in kinds:
         noise = make_noise(len(x), str(rng.choice(["white", "pink"])), sr, rng)
-        scale = np.sqrt(np.mean(x ** 2) / (np.mean(noise ** 2) + 1e-12) / 10 ** (rng.uniform(10, 30) / 10))
+        snr = float(rng.uniform(10, 30))
+        scale = np.sqrt(np.mean(x ** 2) / (np.mean(noise ** 2) + 1e-12) / 10 ** (snr / 10))
         x = (x + scale * noise).astype(np.float32)
-    if "micsim" in kinds:
-        x, _ = simulate_microphone(x, sr, rng)
-    return x
+    rooms = [k for k in kinds if k in ROOM_KINDS]
+    if rooms:
+        profile = "mic" if rooms[copy_index % len(rooms)] == "micsim" else "noisy-room"
+        x, c = simulate_room(x, sr, rng, profile=profile, speech=speech)
+        snr = min(snr, c.snr_db)
+    return x, snr
 
 
 def spec_augment(batch: torch.Tensor, generator: torch.Generator, *, masks: int = 2, max_fraction: float = 0.15) -> torch.Tensor:

@@ -1,46 +1,17 @@
-"""Find labelled audio: ``<root>/<label>/<file>`` (GTZAN's ``genres_original`` layout included)."""
+"""Training-data helpers: content hashes, the training-set fingerprint, decode-or-skip. The folder
+rules themselves (find_clips, LabelledClip) live in genre_model.datasets, shared with the app."""
 
 from __future__ import annotations
 
 import hashlib
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from torch import nn
 
 from genre_model.audio import AudioClip, load_audio
+from genre_model.datasets import LabelledClip
 from genre_model.errors import AudioError
-
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".au", ".m4a", ".aac"}
-
-
-@dataclass(frozen=True)
-class LabelledClip:
-    path: Path       # absolute
-    relpath: str     # relative to the data root, with forward slashes: what reports store
-    label: str
-
-    @property
-    def clip_id(self) -> str:
-        return Path(self.relpath).stem
-
-
-def find_clips(root: str | Path) -> list[LabelledClip]:
-    """Every audio file one folder below ``root`` (or below ``root/genres_original``), labelled by its folder."""
-    root = Path(root).resolve()
-    if (root / "genres_original").is_dir():
-        root = root / "genres_original"
-    if not root.is_dir():
-        raise FileNotFoundError(f"data folder {root} does not exist")
-    clips = [
-        LabelledClip(path=f, relpath=f.relative_to(root).as_posix(), label=f.parent.name)
-        for f in sorted(root.glob("*/*"))
-        if f.is_file() and f.suffix.lower() in AUDIO_SUFFIXES
-    ]
-    if not clips:
-        raise FileNotFoundError(f"no audio files in <label>/ folders under {root}")
-    return clips
 
 
 def file_sha256(path: Path) -> str:

@@ -11,7 +11,7 @@ import torch
 
 from genre_model.chunking import chunk_spans, cut_chunks
 from genre_model.features import MelParams, log_mel
-from genre_model.models.musicnn import MusiCNN
+from genre_model.models.musicnn import MusiCNN, layer_embedding
 from train.data import state_sha256
 
 
@@ -20,15 +20,26 @@ def backbone_hash(backbone: MusiCNN) -> str:
 
 
 @torch.inference_mode()
-def embed_chunks(backbone: MusiCNN, samples: np.ndarray, *, mel: MelParams, chunk_seconds: float,
-                 hop_seconds: float, batch_size: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Embeddings of each chunk: (``[n_chunks, 200]``, starts ``[n_chunks]``, ends ``[n_chunks]`` in s)."""
+def pooled_chunks(backbone: MusiCNN, samples: np.ndarray, *, mel: MelParams, chunk_seconds: float,
+                  hop_seconds: float, batch_size: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """musicnn's pooled features of each chunk (every head layer derives from them, see
+    :func:`layer_from_pooled`): (``[n_chunks, 1506]``, starts ``[n_chunks]``, ends ``[n_chunks]`` in s)."""
     spans = chunk_spans(len(samples), sample_rate=mel.sample_rate, chunk_seconds=chunk_seconds, hop_seconds=hop_seconds)
     out = []
     for first in range(0, len(spans), batch_size):
         batch = cut_chunks(samples, spans, slice(first, first + batch_size))
-        out.append(backbone.embed(log_mel(batch, mel)).numpy())
+        out.append(backbone.pool(log_mel(batch, mel)).numpy())
     return np.concatenate(out), spans.start_times, spans.end_times
+
+
+@torch.inference_mode()
+def layer_from_pooled(backbone: MusiCNN, pooled: np.ndarray, layer: str) -> np.ndarray:
+    """The embedding of ``layer`` (see :class:`genre_model.models.musicnn.MusicnnGenre`) computed
+    from cached pooled features: the back end is a few small layers, so this costs nothing."""
+    pooled_t = torch.as_tensor(pooled, dtype=torch.float32)
+    penultimate = backbone.back_end(pooled_t)
+    outputs = {"pooled": pooled_t, "penultimate": penultimate, "tags": backbone.tags(penultimate)}
+    return layer_embedding(outputs, layer).numpy()
 
 
 class EmbeddingCache:

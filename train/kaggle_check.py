@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from genre_model.audio import load_audio
 from genre_model.tabular import COLUMNS, SAMPLE_RATE, tabular_features
-from train.data import find_clips
+from genre_model.datasets import find_clips
 
 
 def read_table(path: str | Path) -> tuple[list[str], np.ndarray, list[str]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from genre_model.tabular import COLUMNS
-from train.data import AUDIO_SUFFIXES, LabelledClip, find_clips
+from genre_model.datasets import AUDIO_SUFFIXES, LabelledClip, common_root, find_clips_in
 
 
 @dataclass
@@ -39,12 +39,17 @@ def _header(path: Path) -> list[str]:
         return next(csv.reader(f), [])
 
 
-def open_source(path: str | Path) -> Source:
-    """Recognise and read a data source; raises FileNotFoundError/ValueError with what to fix."""
-    path = Path(path)
-    if path.is_dir():
-        root = path.resolve() / "genres_original" if (path / "genres_original").is_dir() else path.resolve()
-        return Source("folder", root, find_clips(path))
+def open_source(paths: str | Path | list) -> Source:
+    """Recognise and read a data source: one or more folders of ``<label>/<audio>`` (read as one
+    dataset, see :func:`genre_model.datasets.find_clips_in`), a CSV manifest, or a feature table.
+    Raises FileNotFoundError/ValueError with what to fix."""
+    paths = [Path(p) for p in (paths if isinstance(paths, (list, tuple)) else [paths])]
+    if len(paths) > 1 or paths[0].is_dir():
+        not_dirs = [str(p) for p in paths if not p.is_dir()]
+        if not_dirs:
+            raise FileNotFoundError(f"several data paths must all be folders of <label>/<audio files>: {', '.join(not_dirs)}")
+        return Source("folder", common_root(paths), find_clips_in(paths))
+    path = paths[0]
     if not path.is_file():
         raise FileNotFoundError(f"data path {path} does not exist")
     if path.suffix.lower() != ".csv":

@@ -79,13 +79,15 @@ def _world() -> tuple[int, int]:
     return 0, 1
 
 
-def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], val: tuple[torch.Tensor, torch.Tensor] | None,
+def fit(model: nn.Module, train: tuple[torch.Tensor, ...], val: tuple[torch.Tensor, torch.Tensor] | None,
         config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = False,
         augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
         on_epoch: Callable[[dict], None] | None = None) -> FitResult:
     """Train ``model`` in place; returns the best epoch's weights (by validation accuracy, or the
     last epoch's when ``val`` is None: then it runs all ``config.epochs``).
 
+    ``train`` is ``(x [N, ...], y [N])`` or ``(x, y, weights [N])``: with weights, each example's
+    cross-entropy counts in proportion to its weight (see genre_model.heads.clip_weights).
     ``augment(batch, generator)`` transforms each training batch (features) when given.
     ``on_epoch(record)`` is called after each epoch's state is safely on disk.
     """
@@ -118,7 +120,8 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], val: tuple[t
         torch.set_rng_state(state["torch_rng"])
         history, best, start_epoch = state["history"], state["best"], state["epoch"] + 1
 
-    x_train, y_train = train
+    x_train, y_train, *rest = train
+    w_train = (rest[0] / rest[0].mean()).float() if rest else torch.ones(len(y_train))
     stopped_early = False
     for epoch in range(start_epoch, config.epochs):
         if val is not None and epoch - best["epoch"] > config.patience and best["epoch"] >= 0:
@@ -135,10 +138,10 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor], val: tuple[t
             xb = x_train[idx]
             if augment is not None:
                 xb = augment(xb, generator)
-            xb, yb = xb.to(device), y_train[idx].to(device)
+            xb, yb, wb = xb.to(device), y_train[idx].to(device), w_train[idx].to(device)
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast(device_type=device.type, enabled=use_amp):
-                loss = F.cross_entropy(net(xb), yb)
+                loss = (F.cross_entropy(net(xb), yb, reduction="none") * wb).mean()
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()

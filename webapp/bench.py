@@ -9,60 +9,40 @@ Needs Debian's chromium and the playwright package (requirements-dev.txt).
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import soundfile as sf
 
 from genre_model import synth
 from genre_model.bench import rss_mb
-
-ROOT = Path(__file__).resolve().parent.parent
+from webapp.serve import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app
 
 
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium")
-    if chromium is None:
+    if CHROMIUM is None:
         sys.exit("chromium is not installed (apt-get install chromium)")
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "clip30.wav"
         sf.write(clip, synth.music_like(30.0, sr=44100, seed=11), 44100)
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        url = f"http://127.0.0.1:{port}"
-        env = {"MALLOC_ARENA_MAX": "2", **os.environ, "GENRE_COLLECTION": str(Path(tmp) / "c.sqlite")}  # as scripts/app.sh
+        env = {**os.environ, "GENRE_COLLECTION": str(Path(tmp) / "c.sqlite")}
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=[
-                "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync"])
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             t0 = time.perf_counter()
-            proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-                                     "--server.port", str(port), "--server.address", "127.0.0.1"],
-                                    cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            url, proc = start_app(env, Path(tmp) / "app.log")
             try:
-                while True:
-                    try:
-                        urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                        break
-                    except OSError:
-                        time.sleep(0.1)
                 t_up = time.perf_counter() - t0
                 page.goto(url)
                 page.get_by_role("tab", name="Upload files").click()
                 page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(str(clip))
-                page.wait_for_selector("text=Verdict:", timeout=120_000)
+                page.wait_for_selector("text=/Verdict:|Can't judge/", timeout=120_000)
                 t_first = time.perf_counter() - t0
-                page.wait_for_selector('[data-testid="stImage"] >> nth=4', timeout=60_000)
+                page.wait_for_selector('[data-testid="stImage"] >> nth=3', timeout=60_000)
                 t_figures = time.perf_counter() - t0
                 mem = rss_mb(proc.pid)
 
@@ -76,8 +56,7 @@ def main() -> None:
                     times.append(time.perf_counter() - t)
                 mem_after = rss_mb(proc.pid)
             finally:
-                proc.terminate()
-                proc.wait(timeout=20)
+                stop_app(proc)
                 browser.close()
     times.sort()
     print(f"server up (health endpoint answers): {t_up:.1f} s after `streamlit run`")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import streamlit as st
 
 from genre_model.audio import SUPPORTED_HINT
+from genre_model.datasets import find_clips  # the same folder rules as training
 from genre_model.errors import AudioError
-from train.data import find_clips  # the same folder rules as training
 from webapp import analysis, results
 from webapp.collection import Collection, CollectionError
 from webapp.ui import classifier, data_root, safe_data_path, settings

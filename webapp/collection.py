@@ -14,6 +14,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+import numpy as np
 import soundfile as sf
 
 from genre_model.audio import AudioClip
@@ -30,6 +31,12 @@ CREATE TABLE IF NOT EXISTS clips (
     model TEXT NOT NULL,
     prediction TEXT NOT NULL,
     audio BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS teach_embeddings (
+    sha256 TEXT NOT NULL,
+    model TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (sha256, model)
 )"""
 
 
@@ -54,7 +61,7 @@ class Collection:
                     raise sqlite3.DatabaseError("integrity check failed")
                 db.execute("PRAGMA journal_mode=WAL")
                 with db:
-                    db.execute(_SCHEMA)
+                    db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise CollectionError(
                 f"The labelled-clip collection at {self.path} is damaged ({exc}). It was left untouched: "
@@ -91,6 +98,38 @@ class Collection:
     def delete(self, clip_id: int) -> None:
         with closing(self._connect()) as db, db:
             db.execute("DELETE FROM clips WHERE id = ?", (clip_id,))
+
+    def find(self, sha256: str) -> dict | None:
+        """The clip with this content hash, if the collection has it."""
+        return next((c for c in self.clips() if c["sha256"] == sha256), None)
+
+    def embeddings(self, sha256: str, model: str) -> dict[str, np.ndarray] | None:
+        """Teach-page embeddings of a clip for a base model (see genre_model.teach), if stored."""
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT data FROM teach_embeddings WHERE sha256 = ? AND model = ?",
+                             (sha256, model)).fetchone()
+        if row is None:
+            return None
+        with np.load(io.BytesIO(row[0])) as d:
+            return {k: d[k] for k in d.files}
+
+    def put_embeddings(self, sha256: str, model: str, arrays: dict[str, np.ndarray]) -> None:
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        with closing(self._connect()) as db, db:
+            db.execute("INSERT OR REPLACE INTO teach_embeddings (sha256, model, data) VALUES (?, ?, ?)",
+                       (sha256, model, buf.getvalue()))
+
+    def export_folder_zip(self) -> bytes:
+        """Every clip as ``<label>/<id>-<name>.flac`` in a zip: a dataset folder ``python -m train``
+        reads (``--data``), e.g. to make the Teach page's model from the command line."""
+        import zipfile
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+            for c in self.clips():
+                stem = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in c["name"].rsplit(".", 1)[0])[:40]
+                zf.writestr(f"{c['label']}/{c['id']:05d}-{stem}.flac", self.audio(c["id"]))
+        return buf.getvalue()
 
     def export_json(self) -> str:
         """Every clip's label and prediction (no audio) as JSON."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from genre_model import plots
+from genre_model.checkpoint import class_models
 from webapp.reports import comparison_rows, load_report
 from webapp.ui import settings, show
 
@@ -13,26 +14,44 @@ def run() -> None:
     s = settings()
     st.title("Compare models")
     rows = comparison_rows()
-    st.dataframe(rows, hide_index=True, width="stretch")
-    st.caption("Accuracy is measured on the evaluation named in each row (out of fold, or a held-out test split). GTZAN excerpts of one genre share "
-               "artists, so random or k-fold splits overstate accuracy on new music; compare models only on the same "
-               "evaluation.")
+    st.dataframe(rows, hide_index=True, width="stretch", column_config={
+        "held-out artists": st.column_config.TextColumn(
+            help="Accuracy (95% interval) on clips whose artist the model never heard: artist-grouped cross-validation"),
+        "artist-filtered split": st.column_config.TextColumn(
+            help="Trained on the train part of GTZAN's artist-filtered split, scored on its valid part"),
+        "noisy rooms": st.column_config.TextColumn(
+            help="The same held-out clips through simulated classrooms (talk, crowd, clatter at 0-15 dB SNR)"),
+        "confidently wrong (rooms)": st.column_config.TextColumn(
+            help="Wrong verdicts in noisy rooms with no sign that the model could not judge"),
+        "calibration error": st.column_config.NumberColumn(format="%.3f",
+                                                           help="Expected calibration error of the clip verdicts"),
+    })
+    st.caption("Every figure is on music by artists the model never heard during training, so the rows compare like "
+               "with like. Intervals are wide: rows whose intervals overlap are not clearly different.")
+    mine = class_models()
+    if mine:
+        st.subheader("Class models")
+        st.dataframe([{"model": n, "labels": ", ".join(r["labels"]), "class clips": len(r.get("clips", [])),
+                       "cross-validated on the class's clips": f"{r['metrics']['after']['accuracy']:.0%}",
+                       "default model on the same clips": f"{r['metrics']['before']['accuracy']:.0%}"}
+                      for n in mine if (r := load_report(n)) and r.get("kind") == "class model"],
+                     hide_index=True, width="stretch")
+        st.caption("A class model is scored on its own class's clips, not on the shipped models' test: compare it "
+                   "with the default model on those clips only.")
     reports = {r["model"]: load_report(r["model"]) for r in rows}
     reports = {k: v for k, v in reports.items() if v and v.get("metrics", {}).get("clean")}
     if not reports:
         return
     labels = next(iter(reports.values()))["labels"]
     f1 = {name: [r["metrics"]["clean"]["per_genre"][g]["f1"] for g in labels] for name, r in reports.items()}
-    show(lambda: plots.grouped_bars(f1, labels, ylabel="F1", title="Per-genre F1 (out of fold)", scale=s.scale))
+    show(lambda: plots.grouped_bars(f1, labels, ylabel="F1", title="Per-genre F1 (held-out artists)", scale=s.scale))
     cols = st.columns(min(3, len(reports)))
     for i, (name, r) in enumerate(reports.items()):
         with cols[i % len(cols)]:
             show(lambda: plots.confusion(r["metrics"]["clean"]["confusion"], labels, title=name, scale=s.scale))
     curves = {name: r["curves"] for name, r in reports.items() if r.get("curves")}
     st.subheader("Training curves")
-    if not curves:
-        st.info("No model here records training curves: the musicnn head is fitted in one convex optimisation "
-                "(L-BFGS) rather than over epochs.")
+    st.caption("The musicnn head is fitted in one convex optimisation (L-BFGS), so it has no curve.")
     for name, c in curves.items():
-        st.markdown(f"**{name}**: one line per cross-validation fold and the final fit")
+        st.markdown(f"**{name}**: one line per cross-validation fold, the split run and the final fit")
         show(lambda: plots.training_curves(c, scale=s.scale))

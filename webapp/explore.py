@@ -1,4 +1,5 @@
-"""Explore misclassified clips: confusion matrix -> list of clips in a cell -> one clip in detail."""
+"""Explore misclassified clips: confusion matrix -> list of clips in a cell (or of one artist) -> one
+clip in detail. Every clip of a model's report was scored by a model that never heard its artist."""
 
 from __future__ import annotations
 
@@ -6,38 +7,38 @@ import numpy as np
 import streamlit as st
 
 from genre_model import plots
-from genre_model.checkpoint import available_models
+from genre_model.checkpoint import available_models, class_models
 from genre_model.errors import AudioError
-from webapp import analysis
+from webapp import analysis, charts
 from webapp.collection import Collection, CollectionError
-from webapp.reports import COLLECTION, collection_report, load_report
+from webapp.reports import COLLECTION, CONDITION_NAMES, collection_report, load_report, report_headline
 from webapp.ui import classifier, data_root, safe_data_path, settings, show
 
 ALL = "(all)"
 
 
-def _summary(report: dict) -> None:
-    m = report.get("metrics", {}).get("clean")
+def _summary(report: dict, condition: str) -> None:
+    m = report.get("metrics", {}).get(condition) or report.get("metrics", {}).get("clean")
     if not m:
         st.info("No clips yet.")
         return
     lo, hi = m["accuracy_ci95"]
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     c1.metric("Accuracy", f"{m['accuracy']:.0%}", help=f"95% interval {lo:.0%}-{hi:.0%}")
     c2.metric("Macro-F1", f"{m['macro_f1']:.2f}")
     c3.metric("Clips", m["n"])
-    st.caption(f"Evaluation: {report.get('split', '-')}. 95% interval {lo:.0%}-{hi:.0%}.")
-    if "split files" in report.get("split", ""):
-        st.caption("These clips are the test side of an artist-filtered split: no artist is on both sides.")
-    elif report["model"] != COLLECTION:
-        st.caption("GTZAN excerpts of one genre often share an artist, so these out-of-fold numbers are "
-                   "optimistic for new music.")
+    if "confidently_wrong" in m:
+        c4.metric("Confidently wrong", f"{m['confidently_wrong']:.0%}",
+                  help="Wrong, and the model gave no sign that it could not judge (unsure, unfamiliar, too noisy).")
+    st.caption(report_headline(report))
 
 
 def _clip_audio(report: dict, clip: dict) -> tuple[bytes | None, str]:
     """The clip's audio bytes, or None and a hint on how to make it available."""
     if clip["path"].startswith("collection:"):
         return Collection().audio(int(clip["path"].split(":", 1)[1])), ""
+    if clip["path"].startswith("class:"):
+        return None, "This clip belongs to the class that made the model; it is in the collection on the Teach page."
     root = data_root(settings())
     if root is None:
         return None, ("To listen to this clip and see its waveform, set the **Dataset folder** in the sidebar to the "
@@ -52,8 +53,17 @@ def _clip_audio(report: dict, clip: dict) -> tuple[bytes | None, str]:
 def _detail(report: dict, clip: dict) -> None:
     s = settings()
     labels = report["labels"]
-    st.subheader(f"{clip.get('name', clip['path'])}: true {clip['label']}, predicted {clip['predicted']} "
+    artist = f" · {clip['artist']}" if clip.get("artist") else ""
+    st.subheader(f"{clip.get('name', clip['path'])}{artist}: true {clip['label']}, predicted {clip['predicted']} "
                  f"({clip['confidence']:.0%})")
+    conditions = clip.get("conditions") or {}
+    if conditions:
+        st.dataframe([{"listening condition": CONDITION_NAMES.get(c, c), "verdict": v["predicted"],
+                       "score": round(max(v["probabilities"]), 3),
+                       "cannot judge": ", ".join(k for k, on in v.get("flags", {}).items() if on and k != "any") or "-"}
+                      for c, v in [("clean", {"predicted": clip["predicted"], "probabilities": clip["probabilities"],
+                                              "flags": clip.get("flags", {})})] + list(conditions.items())],
+                     hide_index=True, width="stretch")
     chunks = clip.get("chunks") or []
     if chunks:
         probs = np.array([c["probabilities"] for c in chunks])
@@ -72,7 +82,7 @@ def _detail(report: dict, clip: dict) -> None:
         else:
             st.audio(data)
             show(lambda: plots.waveform(decoded.samples, decoded.sample_rate,
-                                starts=starts if chunks else None, ends=ends if chunks else None, scale=s.scale))
+                                        starts=starts if chunks else None, ends=ends if chunks else None, scale=s.scale))
             show(lambda: plots.mel_spectrogram(decoded.samples, clf.info.mel_params, scale=s.scale))
     if chunks:
         st.markdown("**Per-chunk probabilities**")
@@ -80,51 +90,84 @@ def _detail(report: dict, clip: dict) -> None:
                       for c in chunks], hide_index=True, width="stretch")
 
 
-def run() -> None:
-    s = settings()
-    st.title("Where does the model go wrong?")
-    sources = available_models() + [COLLECTION]
-    source = st.selectbox("Evaluation of", sources, key="explore_source",
-                          help="A model's out-of-fold evaluation report, or the clips you labelled on the Classify page.")
-    if source == COLLECTION:
-        try:
-            rows = Collection().clips()
-        except CollectionError as exc:
-            st.error(str(exc))
-            return
-        report = collection_report(rows, classifier(s.model).labels)
-        if rows:
-            st.download_button("Export my collection (JSON)", Collection().export_json(),
-                               file_name="genre-collection.json", mime="application/json")
-    else:
+def _load(source: str, s) -> dict | None:
+    if source != COLLECTION:
         report = load_report(source)
         if report is None:
             st.warning(f"Model {source} has no evaluation report (eval_report.json).")
-            return
+        return report
+    try:
+        rows = Collection().clips()
+    except CollectionError as exc:
+        st.error(str(exc))
+        return None
+    if rows:
+        st.download_button("Export my collection (JSON)", Collection().export_json(),
+                           file_name="genre-collection.json", mime="application/json")
+    return collection_report(rows, classifier(s.model).labels)
+
+
+def _by_artist(clips: list[dict]) -> None:
+    """Errors per artist: which artists' music the model gets wrong."""
+    stats: dict[str, list[int]] = {}
+    for c in clips:
+        a = stats.setdefault(c.get("artist") or "(unknown)", [0, 0])
+        a[0] += 1
+        a[1] += c["label"] != c["predicted"]
+    rows = sorted(({"artist": a, "clips": n, "wrong": w, "accuracy": round(1 - w / n, 2)} for a, (n, w) in stats.items()),
+                  key=lambda r: (-r["wrong"], r["artist"]))
+    st.dataframe(rows, hide_index=True, width="stretch", height=260)
+
+
+def run() -> None:
+    s = settings()
+    st.title("Where does the model go wrong?")
+    sources = available_models() + class_models() + [COLLECTION]
+    source = st.selectbox("Evaluation of", sources, key="explore_source",
+                          help="A model's held-out evaluation report, or the clips you labelled on the Classify page.")
+    report = _load(source, s)
+    if report is None:
+        return
     labels = report["labels"]
-    _summary(report)
-    m = report.get("metrics", {}).get("clean")
+    conditions = [c for c in CONDITION_NAMES if c == "clean" or c in report.get("metrics", {})]
+    condition = st.radio("Listening condition", conditions, format_func=CONDITION_NAMES.get, horizontal=True,
+                         key="explore_condition") if len(conditions) > 1 else "clean"
+    clips = [charts.as_condition(c, condition) for c in report["clips"]]
+    _summary(report, condition)
+    m = report.get("metrics", {}).get(condition) or report.get("metrics", {}).get("clean")
     if m:
-        show(lambda: plots.confusion(m["confusion"], labels, title="Confusion matrix (rows: true genre)", scale=s.scale))
+        picked = charts.confusion_chart(m["confusion"], labels, key=f"explore_cm_{source}_{condition}")
+        if picked and picked != st.session_state.get("explore_cm_applied"):
+            st.session_state["explore_cm_applied"] = picked  # a click on a cell lists its clips
+            st.session_state["explore_true"], st.session_state["explore_pred"] = picked
+            st.session_state["explore_wrong"] = picked[0] != picked[1]
 
     st.subheader("Clips")
+    st.caption("Click a cell of the matrix, or choose below.")
     c1, c2, c3 = st.columns(3)
     true = c1.selectbox("True genre", [ALL] + labels, key="explore_true")
     predicted = c2.selectbox("Predicted genre", [ALL] + labels, key="explore_pred")
     only_wrong = c3.toggle("Only misclassified", value=True, key="explore_wrong")
+    artists = sorted({c.get("artist") or "(unknown)" for c in clips if c.get("artist")})
+    artist = ALL
+    if artists:
+        with st.expander("Errors by artist"):
+            _by_artist(clips)
+        artist = st.selectbox("Artist", [ALL] + artists, key="explore_artist")
     text = st.text_input("Filter by name", key="explore_text")
-    clips = [c for c in report["clips"]
-             if (true == ALL or c["label"] == true) and (predicted == ALL or c["predicted"] == predicted)
-             and (not only_wrong or c["label"] != c["predicted"]) and text.lower() in c.get("name", c["path"]).lower()]
-    if not clips:
+    chosen_clips = [c for c in clips
+                    if (true == ALL or c["label"] == true) and (predicted == ALL or c["predicted"] == predicted)
+                    and (artist == ALL or (c.get("artist") or "(unknown)") == artist)
+                    and (not only_wrong or c["label"] != c["predicted"]) and text.lower() in c.get("name", c["path"]).lower()]
+    if not chosen_clips:
         st.info("No clips match: choose another cell or turn off 'Only misclassified'.")
         return
-    table = [{"clip": c.get("name", c["path"]), "true": c["label"], "predicted": c["predicted"],
-              "confidence": c["confidence"]} for c in clips]
+    table = [{"clip": c.get("name", c["path"]), "artist": c.get("artist", ""), "true": c["label"],
+              "predicted": c["predicted"], "confidence": c["confidence"]} for c in chosen_clips]
     event = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
                          selection_mode="single-row", key="explore_table")
     rows = event.selection.rows if event is not None else []
-    chosen = clips[rows[0]] if rows else clips[0]
+    chosen = chosen_clips[rows[0]] if rows and rows[0] < len(chosen_clips) else chosen_clips[0]
     if not rows:
         st.caption("Select a row to inspect it; showing the first.")
     _detail(report, chosen)

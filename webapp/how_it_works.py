@@ -70,3 +70,16 @@ def run() -> None:
     with c2:
         show(lambda: plots.verdict_bars(pred.scores("vote"), pred.labels, k=5, scale=s.scale, title="Majority vote"))
     verdict(pred, "mean")
+
+    st.header("7. Knowing when not to trust it")
+    rules = pred.rules
+    q = pred.quality()
+    heard = (f"Here it estimates the music about {q['snr_db']:.0f} dB above the noise, and a {q['no_music']:.0%} "
+             "chance that there is no music at all." if q["snr_db"] is not None else "")
+    st.markdown(
+        "The probabilities are **calibrated**: the model was tested on artists it never heard, and its scores were "
+        "rescaled so that, say, 70% means right about 70% of the time. It also listens for trouble: a small extra "
+        f"layer estimates how loud the music is compared with talk and noise in the room. {heard} "
+        f"It says it **cannot judge** when the best genre scores below {rules.unsure_below:.0%} (unsure), when the "
+        "audio is unlike anything it learned from (unfamiliar: a test tone, noise, speech), or when the room is too "
+        "noisy. These limits were chosen on held-out artists so that clean music is rarely flagged.")

@@ -9,15 +9,51 @@ from pathlib import Path
 import numpy as np
 from safetensors import safe_open
 
-from genre_model.checkpoint import WEIGHTS_FILE, WEIGHTS_ROOT, available_models, read_info
+from genre_model.checkpoint import WEIGHTS_FILE, available_models, read_info, resolve_model_dir
+from genre_model.errors import CheckpointError
 from genre_model.metrics import classification_report
 
 REPORT_FILE = "eval_report.json"
 COLLECTION = "My labelled clips"
+CONDITION_NAMES = {  # the held-out listening conditions of a report (train/variants.py), as the app names them
+    "clean": "clean",
+    "eval-room-0-5": "noisy room 0-5 dB",
+    "eval-room-5-10": "noisy room 5-10 dB",
+    "eval-room-10-15": "noisy room 10-15 dB",
+    "eval-mic": "room recording",
+    "reference": "reference recording",
+}
 
 
-def load_report(model: str, root: Path = WEIGHTS_ROOT) -> dict | None:
-    path = root / model / REPORT_FILE
+def report_headline(report: dict) -> str:
+    """One or two sentences on how a report's numbers were measured, and how far to trust them."""
+    if report.get("model") == COLLECTION:
+        return f"Evaluation: {report.get('split', '-')}."
+    if report.get("kind") == "class model":
+        return f"Evaluation: {report['split']}. Few clips from one classroom: rough numbers."
+    text = f"Evaluation: {report.get('split', '-')}."
+    if "artist-grouped" in report.get("split", ""):
+        text += " No artist is on both sides: these are the honest numbers for music the model has never heard."
+    split = report.get("evaluations", {}).get("split")
+    if split:
+        c = split["metrics"]["clean"]
+        text += (f" On the artist-filtered split (valid part, {c['n']} files): {c['accuracy']:.0%} "
+                 f"({c['accuracy_ci95'][0]:.0%}-{c['accuracy_ci95'][1]:.0%}).")
+    same = report.get("evaluations", {}).get("same_artist_kfold")
+    if same:
+        text += (f" With artists on both sides (optimistic, not a fair test): "
+                 f"{same['metrics']['clean']['accuracy']:.0%}.")
+    elif "artist" not in report.get("split", ""):
+        text += " Artists repeat across these folds, so the numbers are optimistic for new music."
+    return text
+
+
+def load_report(model: str, root: Path | None = None) -> dict | None:
+    """A model's evaluation report (shipped or class model), or None when it has none."""
+    try:
+        path = (root / model if root else resolve_model_dir(model)) / REPORT_FILE
+    except CheckpointError:
+        return None
     if not path.is_file():
         return None
     return json.loads(path.read_text())
@@ -48,32 +84,44 @@ _NOT_PARAMETERS = ("running_mean", "running_var", "num_batches_tracked", "bank",
                    "head.std", "in_mean", "in_std")
 
 
-def model_facts(model: str, root: Path = WEIGHTS_ROOT) -> dict:
+def model_facts(model: str) -> dict:
     """Parameters and size on disk of a model, read from its weights file without building it."""
-    path = root / model / WEIGHTS_FILE
+    directory = resolve_model_dir(model)
+    path = directory / WEIGHTS_FILE
     with safe_open(str(path), framework="pt") as f:
         params = sum(int(np.prod(f.get_slice(k).get_shape())) for k in f.keys()
                      if not k.endswith(_NOT_PARAMETERS))
-    info = read_info(root / model)
+    info = read_info(directory)
     return {"model": model, "arch": info.arch, "parameters": params, "size_mb": round(path.stat().st_size / 1e6, 2),
             "metrics": info.metrics}
 
 
-def comparison_rows(root: Path = WEIGHTS_ROOT) -> list[dict]:
+def _pct(m: dict | None) -> str:
+    if not m:
+        return "-"
+    lo, hi = m["accuracy_ci95"]
+    return f"{m['accuracy']:.0%} ({lo:.0%}-{hi:.0%})"
+
+
+def comparison_rows(models: list[str] | None = None) -> list[dict]:
+    """One row per model, the honest figures first (held-out artists, then the artist-filtered
+    split, then noisy rooms); few enough columns to fit a projector."""
     rows = []
-    for model in available_models(root):
-        facts = model_facts(model, root)
-        report = load_report(model, root) or {}
-        clean = report.get("metrics", {}).get("clean", {})
+    for model in models if models is not None else available_models():
+        facts = model_facts(model)
+        report = load_report(model) or {}
+        m = report.get("metrics", {})
+        ev = report.get("evaluations", {})
+        room = m.get("noisy_room")
+        ece = report.get("judgement", {}).get("calibration", {}).get("ece", {}).get("after", {}).get("clip_ece")
         rows.append({
-            "model": model, "architecture": facts["arch"], "evaluation": report.get("split", "-"),
-            "clips": clean.get("n"), "accuracy": clean.get("accuracy"),
-            "95% interval": "-".join(f"{v:.2f}" for v in clean.get("accuracy_ci95", [])) or "-",
-            "macro-F1": clean.get("macro_f1"),
-            "accuracy (reference mic)": report.get("metrics", {}).get("reference_mic", {}).get("accuracy"),
-            "parameters": facts["parameters"], "size (MB)": facts["size_mb"],
-            "CPU s per 30 s clip": report.get("cpu_seconds_per_30s_clip"),
-            "training time (s)": report.get("timings_s", {}).get("total"),
+            "model": model, "architecture": facts["arch"],
+            "held-out artists": _pct(m.get("clean")), "files": (m.get("clean") or {}).get("n"),
+            "artist-filtered split": _pct(ev.get("split", {}).get("metrics", {}).get("clean")),
+            "noisy rooms": _pct(room),
+            "confidently wrong (rooms)": f"{room['confidently_wrong']:.0%}" if room and "confidently_wrong" in room else "-",
+            "calibration error": ece,
+            "CPU s / 30 s": report.get("cpu_seconds_per_30s_clip"), "size MB": facts["size_mb"],
         })
     return rows
 

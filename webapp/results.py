@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import streamlit as st
 
 from genre_model import plots
 from genre_model.features import MelParams
-from genre_model.predict import NOVELTY_LIMIT, UNSURE_CONFIDENCE, Prediction
+from genre_model.predict import Prediction
+from webapp import charts
 from webapp.analysis import Analysis, prediction_csv, segment_wav
 from webapp.ui import Settings, show_cached
 
@@ -26,17 +26,22 @@ def aggregate_choice() -> str:
 
 
 def verdict(pred: Prediction, aggregate: str) -> None:
+    """The verdict, or, when the recording is too noisy or holds no music, the advice instead of a
+    confident-looking genre (the best guess stays visible, small)."""
     (genre, score), *_ = pred.top_k(1, aggregate)
+    flags = pred.flags(aggregate)
     how = "mean chunk probability" if aggregate == "mean" else "share of chunk votes"
-    st.markdown(f"## Verdict: **{genre.upper()}** &nbsp; {score:.0%}")
-    st.caption(f"{how} over {len(pred.starts)} chunks · model `{pred.model}`")
-    if pred.is_unsure(aggregate):
-        st.warning(f"The model is unsure: its best guess scores below {UNSURE_CONFIDENCE:.0%}. "
-                   "Treat the verdict as a guess; the genre timeline shows where the model hesitates.")
-    if pred.is_unfamiliar():
-        st.warning("This audio is unlike the music the model was trained on (median novelty "
-                   f"{np.median(pred.novelty):.2f} > {NOVELTY_LIMIT}). Is it music? Speech, noise, a test tone "
-                   "or a very distant recording still gets one of the ten labels.")
+    quality = pred.quality()
+    heard = (f" · music-to-noise about {quality['snr_db']:.0f} dB" if quality["snr_db"] is not None else "")
+    if flags["no_music"] or flags["too_noisy"]:
+        st.markdown("## Can't judge: " + ("mostly talk or noise" if flags["no_music"] else "too noisy"))
+        st.caption(f"Best guess {genre} ({score:.0%}), not to be trusted · {len(pred.starts)} chunks · "
+                   f"model `{pred.model}`{heard}")
+    else:
+        st.markdown(f"## Verdict: **{genre.upper()}** &nbsp; {score:.0%}")
+        st.caption(f"{how} (calibrated) over {len(pred.starts)} chunks · model `{pred.model}`{heard}")
+    for message in pred.advice(aggregate):
+        st.warning(message)
     for w in pred.warnings:
         st.info(w)
 
@@ -58,11 +63,18 @@ def render(a: Analysis, s: Settings, mel: MelParams, *, key: str = "main") -> No
     with right:
         st.markdown(f"**{a.name}** · {clip.duration:.1f} s")
         st.audio(segment_wav(clip, 0, clip.duration), format="audio/wav")
-    show_cached(base + ("timeline",), lambda: plots.genre_timeline(
-        pred.probabilities, pred.starts, pred.ends, pred.labels, scale=s.scale))
+    st.markdown("**Genre timeline** · click a chunk to hear it")
+    clicked = charts.timeline_chart(pred.probabilities, pred.starts, pred.ends, pred.labels,
+                                    key=f"timeline_{key}_{a.sha[:12]}", height=int(280 * s.scale))
+    applied = f"timeline_applied_{key}"
+    if clicked is not None and st.session_state.get(applied) != (a.sha, clicked):
+        st.session_state[applied] = (a.sha, clicked)
+        st.session_state[f"chunk_{key}"] = clicked  # the chunk player below follows the click
 
     st.subheader("Listen to one chunk")
     options = list(range(len(pred.starts)))
+    if st.session_state.get(f"chunk_{key}", 0) not in options:  # a shorter clip than the last one
+        st.session_state.pop(f"chunk_{key}")
     chosen = st.select_slider("Chunk", options, format_func=lambda i: chunk_label(pred, i), key=f"chunk_{key}")
     c1, c2 = st.columns([2, 3])
     with c1:

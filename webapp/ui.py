@@ -14,7 +14,7 @@ from typing import Callable
 import streamlit as st
 from matplotlib.figure import Figure
 
-from genre_model.checkpoint import available_models, read_info, resolve_model_dir
+from genre_model.checkpoint import available_models, class_models, read_info, resolve_model_dir
 from genre_model.predict import Classifier
 
 LOADS = {"count": 0}  # how many times a model was loaded in this process (the tests read it)
@@ -49,10 +49,15 @@ class Settings:
 
 def sidebar_settings() -> Settings:
     """The sidebar controls, shown on every page (called from streamlit_app.py)."""
-    models = available_models()
+    models = available_models() + class_models()
+    if "select_model" in st.session_state:  # a page asked for a model (e.g. Teach, after saving one)
+        st.session_state["model"] = st.session_state.pop("select_model")
+    if st.session_state.get("model") not in models:  # e.g. a class model deleted in another session
+        st.session_state["model"] = models[0]
     with st.sidebar:
         st.header("Settings")
-        model = st.selectbox("Model", models, key="model", help="Every model in weights/.")
+        model = st.selectbox("Model", models, key="model", format_func=_model_label,
+                             help="The shipped models (weights/) and the class models made on the Teach page.")
         info = read_info(resolve_model_dir(model))
         if info.feature_kind == "tabular":
             # Its features are statistics over a whole 30 s clip, as in the table it learned from.
@@ -77,6 +82,10 @@ def sidebar_settings() -> Settings:
         st.markdown("<style>html, body, [class*='st-'] {font-size: 1.3rem;} h1 {font-size: 3rem !important;}</style>",
                     unsafe_allow_html=True)
     return Settings(model, chunk, hop, presentation, data_dir.strip(), max_minutes)
+
+
+def _model_label(name: str) -> str:
+    return name if name in available_models() else f"{name} (class model)"
 
 
 def settings() -> Settings:

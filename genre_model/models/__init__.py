@@ -2,7 +2,7 @@
 
 Every class has ``from_params(dict)``, a ``feature`` attribute naming the input it expects
 (see :func:`genre_model.features.model_input`), and
-``logits_and_novelty(features) -> (logits [B, n_genres], novelty [B])``.
+``judge(features) -> {logits, novelty, no_music, snr_db}`` (see :mod:`genre_model.models.head`).
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .head import EmbeddingClassifier
+
 N_MELS = 96
 _BN_EPS = 1e-3  # TensorFlow's batch_normalization default, not PyTorch's 1e-5
 
@@ -86,8 +88,8 @@ class MusiCNN(nn.Module):
         self.tags = nn.Linear(backend_units, n_tags)
         self.embedding_size = backend_units
 
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """The 200-unit penultimate layer (after its batch norm): ``[B, 200]``."""
+    def pool(self, x: torch.Tensor) -> torch.Tensor:
+        """Front and mid end, max- and mean-pooled over time, after the back end's batch norm: ``[B, 1506]``."""
         x = self.input_bn(x.unsqueeze(1))
         front = torch.cat([b(x) for b in self.timbral] + [b(x) for b in self.temporal], dim=1)
         m1 = self.midend[0](front)
@@ -96,65 +98,46 @@ class MusiCNN(nn.Module):
         feats = torch.cat([front, m1, m2, m3], dim=1)  # (B, 753, T)
         # TensorFlow concatenated [max, mean] on a last axis and flattened: interleave them.
         pooled = torch.stack([feats.amax(dim=2), feats.mean(dim=2)], dim=2).flatten(1)
-        return self.dense_bn(F.relu(self.dense(self.pool_bn(pooled))))
+        return self.pool_bn(pooled)
+
+    def back_end(self, pooled: torch.Tensor) -> torch.Tensor:
+        """The 200-unit penultimate layer (after its batch norm) from :meth:`pool`'s output."""
+        return self.dense_bn(F.relu(self.dense(pooled)))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The 200-unit penultimate layer (after its batch norm): ``[B, 200]``."""
+        return self.back_end(self.pool(x))
+
+    def outputs(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every layer a genre head may read: ``pooled [B, 1506]``, ``penultimate [B, 200]`` and
+        ``tags [B, n_tags]`` (tag logits)."""
+        pooled = self.pool(x)
+        penultimate = self.back_end(pooled)
+        return {"pooled": pooled, "penultimate": penultimate, "tags": self.tags(penultimate)}
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         emb = self.embed(x)
         return self.tags(emb), emb
 
 
-class GenreHead(nn.Module):
-    """Standardise the embedding with training statistics, then a linear layer (multinomial
-    logistic regression).
-
-    It also keeps a bank of standardised training embeddings for a novelty score: the mean
-    distance from a chunk to its ``K_NEIGHBOURS`` nearest training chunks, divided by the 99th
-    percentile of that distance among the training chunks themselves. About 1.0 or more means
-    "as unusual as the rarest 1% of the training audio" (speech, noise, test tones, ...).
-    """
-
-    K_NEIGHBOURS = 5
-
-    def __init__(self, in_features: int, n_classes: int, bank_size: int = 2048):
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(in_features))
-        self.register_buffer("std", torch.ones(in_features))
-        self.register_buffer("bank", torch.zeros(bank_size, in_features))
-        self.register_buffer("novelty_scale", torch.ones(()))
-        self.linear = nn.Linear(in_features, n_classes)
-
-    def standardize(self, emb: torch.Tensor) -> torch.Tensor:
-        return (emb - self.mean) / self.std
-
-    def neighbour_distance(self, z: torch.Tensor, *, exclude_self: bool = False) -> torch.Tensor:
-        k = self.K_NEIGHBOURS + int(exclude_self)
-        d = torch.cdist(z, self.bank).topk(min(k, len(self.bank)), dim=1, largest=False).values
-        return d[:, int(exclude_self):].mean(dim=1)
-
-    def novelty(self, emb: torch.Tensor) -> torch.Tensor:
-        return self.neighbour_distance(self.standardize(emb)) / self.novelty_scale
-
-    def forward(self, emb: torch.Tensor) -> torch.Tensor:
-        return self.linear(self.standardize(emb))
-
-
-class MusicnnGenre(nn.Module):
-    """Frozen MSD_musicnn backbone + :class:`GenreHead`. ``forward`` gives genre logits ``[B, n_genres]``."""
+class MusicnnGenre(EmbeddingClassifier):
+    """Frozen MSD_musicnn backbone + :class:`GenreHead` reading one of its layers (``layer``:
+    ``penultimate`` (200), ``pooled`` (1506), ``tags`` (50 tag logits) or ``penultimate+tags``)."""
 
     feature = "log-mel"
+    LAYER_SIZES = {"penultimate": 200, "pooled": 1506, "tags": 50, "penultimate+tags": 250}
 
-    def __init__(self, n_genres: int = 10, n_tags: int = 50, bank_size: int = 2048):
-        super().__init__()
+    def __init__(self, n_genres: int = 10, n_tags: int = 50, bank_size: int = 2048, layer: str = "penultimate"):
+        if layer not in self.LAYER_SIZES:
+            raise ValueError(f"unknown musicnn layer {layer!r} (choose from {', '.join(self.LAYER_SIZES)})")
+        super().__init__(self.LAYER_SIZES[layer], n_genres, bank_size)
         self.backbone = MusiCNN(n_tags=n_tags)
-        self.head = GenreHead(self.backbone.embedding_size, n_genres, bank_size)
+        self.layer = layer
 
-    @classmethod
-    def from_params(cls, params: dict) -> "MusicnnGenre":
-        return cls(**params)
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return layer_embedding(self.backbone.outputs(x), self.layer)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.backbone.embed(x))
 
-    def logits_and_novelty(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        emb = self.backbone.embed(x)
-        return self.head(emb), self.head.novelty(emb)
+def layer_embedding(outputs: dict[str, torch.Tensor], layer: str) -> torch.Tensor:
+    """The embedding a head reads from :meth:`MusiCNN.outputs` (``a+b`` concatenates layers)."""
+    return torch.cat([outputs[name] for name in layer.split("+")], dim=-1)

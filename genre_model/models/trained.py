@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .musicnn import GenreHead
+from .head import EmbeddingClassifier
 
 
 def _conv_stack(c_in: int, channels, pool: tuple[int, int]) -> nn.Sequential:
@@ -25,30 +25,6 @@ def _conv_stack(c_in: int, channels, pool: tuple[int, int]) -> nn.Sequential:
                                     nn.MaxPool2d(pool)))
         c_in = c
     return nn.Sequential(*blocks)
-
-
-class EmbeddingClassifier(nn.Module):
-    """``embed(x) -> [B, dim]`` (defined by subclasses) followed by a :class:`GenreHead`."""
-
-    feature = ""  # the input kind, see genre_model.features.model_input
-
-    def __init__(self, dim: int, n_genres: int, bank_size: int):
-        super().__init__()
-        self.head = GenreHead(dim, n_genres, bank_size)
-
-    @classmethod
-    def from_params(cls, params: dict) -> "EmbeddingClassifier":
-        return cls(**params)
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.embed(x))
-
-    def logits_and_novelty(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        emb = self.embed(x)
-        return self.head(emb), self.head.novelty(emb)
 
 
 class MelCNN(EmbeddingClassifier):

@@ -1,0 +1,395 @@
+"""Teach the model: a class's own labelled clips, with any labels (new genres included), on top of
+the default model's training data; a new head fitted in seconds on the frozen musicnn embedding.
+
+Used by the app's Teach page and by ``python -m train --arch musicnn-head --data FOLDER --base
+default`` alike, so both make the same model from the same clips and seed.
+
+- The base model ships its training rows (``teach_base.npz``: the embedding of every training chunk,
+  clean and in simulated rooms, with labels, clip ids and SNRs), so no dataset is needed.
+- Each class clip is embedded once (3 s chunks, clean and as :data:`ROOM_COPIES` simulated noisy
+  classroom recordings made with generated voices): :func:`embed_clip`.
+- :func:`teach` fits the head on base and class rows (every clip counts the same within its label,
+  a class clip :data:`CLASS_CLIP_WEIGHT` times a base clip, every label the same), scores the class's
+  clips by grouped cross-validation next to the base model, and returns a model that is an ordinary
+  checkpoint: calibrated, with the base model's quality layer and "cannot judge" rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import __version__
+from .checkpoint import ModelInfo, read_info, save_checkpoint
+from .chunking import chunk_spans, cut_chunks
+from .errors import GenreModelError
+from .features import MelParams, log_mel
+from .heads import clip_weights, fit_head, fit_temperature, softmax
+from .metrics import classification_report
+from .models.musicnn import MusicnnGenre
+from .roomsim import simulate_room
+
+BASE_FILE = "teach_base.npz"
+TEACH_HOP = 3.0           # class clips: non-overlapping 3 s chunks (half the work of the 1.5 s hop)
+ROOM_COPIES = 1
+CLASS_CLIP_WEIGHT = 3.0   # a class's own clip counts as this many base clips of its label
+MIN_CLIPS_PER_LABEL = 3
+MAX_LABEL_LENGTH = 30
+_LABEL = re.compile(r"^[\w][\w \-'&+.]*$")
+
+
+class TeachError(GenreModelError):
+    """Something about the class's clips or labels prevents training; the message says what to do."""
+
+
+@dataclass
+class BaseData:
+    """The base model's training rows: ``x [N, D]`` embeddings of every training chunk, clean and
+    in its simulated rooms, with per row the ``labels``, ``clips`` (GTZAN ids), ``files`` (relative
+    paths), ``variants`` ("clean", "mic0", "room0", ...) and artist ``groups``. The Teach page
+    trains on all of them; the tests recompute the shipped model's held-out accuracy from them."""
+
+    x: np.ndarray
+    labels: np.ndarray
+    clips: np.ndarray
+    files: np.ndarray
+    variants: np.ndarray
+    groups: np.ndarray
+
+    def save(self, path: Path) -> None:
+        np.savez_compressed(path, x=self.x.astype(np.float16), **{k: getattr(self, k).astype(str) for k in
+                                                                  ("labels", "clips", "files", "variants", "groups")})
+
+
+def load_base(model_dir: Path) -> BaseData:
+    path = Path(model_dir) / BASE_FILE
+    if not path.is_file():
+        raise TeachError(f"The model in {model_dir} has no {BASE_FILE} (its training data), so it cannot be "
+                         "taught new clips. Use the default model as the base.")
+    with np.load(path) as d:
+        return BaseData(d["x"].astype(np.float32), d["labels"], d["clips"], d["files"], d["variants"], d["groups"])
+
+
+@dataclass
+class ClassClip:
+    """One of the class's clips, embedded: ``clean [n, D]`` and ``copies`` (noisy-room versions)."""
+
+    key: str              # content hash of the decoded audio
+    name: str
+    label: str
+    clean: np.ndarray
+    copies: list[np.ndarray] = field(default_factory=list)
+    copy_snr: list[float] = field(default_factory=list)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {"clean": self.clean, **{f"copy{i}": c for i, c in enumerate(self.copies)},
+                "copy_snr": np.array(self.copy_snr, dtype=np.float32)}
+
+    @classmethod
+    def from_arrays(cls, key: str, name: str, label: str, arrays: dict) -> "ClassClip":
+        copies = [arrays[f"copy{i}"] for i in range(len(arrays["copy_snr"]))]
+        return cls(key, name, label, arrays["clean"], copies, [float(s) for s in arrays["copy_snr"]])
+
+
+def audio_key(samples: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(samples, dtype=np.float32).tobytes()).hexdigest()
+
+
+@torch.inference_mode()
+def _embed(model: MusicnnGenre, samples: np.ndarray, mel: MelParams) -> np.ndarray:
+    spans = chunk_spans(len(samples), sample_rate=mel.sample_rate, chunk_seconds=3.0, hop_seconds=TEACH_HOP)
+    chunks = cut_chunks(samples, spans)
+    return torch.cat([model.embed(log_mel(chunks[i:i + 8], mel)) for i in range(0, len(chunks), 8)]).numpy()
+
+
+def embed_clip(model: MusicnnGenre, samples: np.ndarray, *, name: str, label: str, mel: MelParams,
+               seed: int = 0) -> ClassClip:
+    """Embed a class clip (mono float32 at the model's rate, ``mel.sample_rate``) clean and in
+    simulated noisy rooms, with the base model's spectrogram settings ``mel``."""
+    model.eval()
+    key = audio_key(samples)
+    rng = np.random.default_rng([seed, int(key[:12], 16)])
+    clip = ClassClip(key, name, label, _embed(model, samples, mel))
+    for _ in range(ROOM_COPIES):
+        noisy, c = simulate_room(samples, mel.sample_rate, rng, profile="noisy-room")
+        clip.copies.append(_embed(model, noisy, mel))
+        clip.copy_snr.append(c.snr_db)
+    return clip
+
+
+def check_label(label: str, *, reserved: set[str] = frozenset()) -> str:
+    """The label, trimmed, or TeachError saying what is wrong with it."""
+    text = (label or "").strip()
+    if not text:
+        raise TeachError("The label is empty: type a genre name, e.g. “k-pop” or “school band”.")
+    if len(text) > MAX_LABEL_LENGTH:
+        raise TeachError(f"“{text[:40]}…” is too long: use at most {MAX_LABEL_LENGTH} characters.")
+    if not _LABEL.match(text) or text in {".", ".."}:
+        raise TeachError(f"“{text}” cannot be a label: use letters, digits, spaces and - ' & + . only "
+                         "(it also names a folder when the clips are exported).")
+    lowered = {r.casefold(): r for r in reserved}
+    if text.casefold() in lowered and lowered[text.casefold()] != text:
+        raise TeachError(f"“{text}” clashes with the existing label “{lowered[text.casefold()]}”: use exactly that "
+                         "spelling or another name.")
+    return text
+
+
+def check_clips(clips: list[ClassClip]) -> None:
+    """Refuse, with what to do, a set of class clips that cannot train a model."""
+    if not clips:
+        raise TeachError("There are no clips to learn from yet: record or upload a few clips and give each a label.")
+    seen: dict[str, str] = {}
+    for c in clips:
+        if c.key in seen:
+            raise TeachError(f"“{c.name}” is the same audio as “{seen[c.key]}”: remove one of them.")
+        seen[c.key] = c.name
+    counts = {l: sum(c.label == l for c in clips) for l in sorted({c.label for c in clips})}
+    few = {l: n for l, n in counts.items() if n < MIN_CLIPS_PER_LABEL}
+    if few:
+        raise TeachError("Each label needs at least 3 clips: " + ", ".join(
+            f"“{l}” has {n}" for l, n in few.items()) + ". Add clips or remove the label.")
+
+
+@dataclass
+class TeachResult:
+    model: MusicnnGenre
+    info: ModelInfo
+    report: dict
+
+
+def _fold_of(clips: list[ClassClip], k: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    folds = np.empty(len(clips), dtype=int)
+    offset = 0
+    for label in sorted({c.label for c in clips}):
+        members = np.flatnonzero([c.label == label for c in clips])
+        rng.shuffle(members)
+        folds[members] = (np.arange(len(members)) + offset) % k
+        offset += len(members)
+    return folds
+
+
+def _fit(base: BaseData, clips: list[ClassClip], labels: list[str], *, l2: float, seed: int):
+    x = [base.x] + [a for c in clips for a in [c.clean] + c.copies]
+    row_labels = list(base.labels) + [c.label for c in clips for a in [c.clean] + c.copies for _ in range(len(a))]
+    row_clips = list(base.clips) + [f"class:{c.key}" for c in clips for a in [c.clean] + c.copies for _ in range(len(a))]
+    x = np.concatenate(x)
+    w = clip_weights(row_labels, row_clips)
+    w[len(base.x):] *= CLASS_CLIP_WEIGHT
+    y = np.array([labels.index(l) for l in row_labels])
+    head = fit_head(x, y, len(labels), weights=w, groups=np.array(row_clips), l2=l2, seed=seed)
+    return head
+
+
+@torch.inference_mode()
+def _logits(head, emb: np.ndarray) -> np.ndarray:
+    return head(torch.as_tensor(emb)).numpy()
+
+
+def teach(base_model: MusicnnGenre, base_info: ModelInfo, base: BaseData, clips: list[ClassClip], *, seed: int = 0,
+          folds: int = 5, name: str = "class model") -> TeachResult:
+    """Fit and evaluate a class model (see the module docstring). Raises TeachError for clips that
+    cannot train one."""
+    started = time.perf_counter()
+    check_clips(clips)
+    clips = sorted(clips, key=lambda c: (c.label, c.key))  # the same model whatever order the clips came in
+    labels = sorted(set(base.labels.tolist()) | {c.label for c in clips})
+    l2 = float(base_info.training_data.get("l2", 1e-2))
+    k = max(2, min(folds, min(sum(c.label == l for c in clips) for l in {c.label for c in clips})))
+    fold_of = _fold_of(clips, k, seed)
+    base_head = base_model.head
+    rows, held_logits, held_y = [], [], []
+    for f in range(k):
+        head = _fit(base, [c for c, g in zip(clips, fold_of) if g != f], labels, l2=l2, seed=seed)
+        for c, g in zip(clips, fold_of):
+            if g != f:
+                continue
+            logits = _logits(head, c.clean)
+            held_logits.append(logits)
+            held_y += [labels.index(c.label)] * len(logits)
+            before = softmax(_logits(base_head, c.clean)).mean(axis=0)  # the base model, calibrated
+            rows.append({"name": c.name, "key": c.key, "label": c.label, "fold": int(f),
+                         "before": base_info.labels[int(before.argmax())],
+                         "before_confidence": round(float(before.max()), 4), "logits": logits})
+    held = np.concatenate(held_logits)
+    temperature = fit_temperature(held, np.array(held_y)) if len(held) >= 30 else float(base_head.temperature)
+    for r in rows:
+        p = softmax(r.pop("logits"), temperature).mean(axis=0)
+        r["after"], r["after_confidence"] = labels[int(p.argmax())], round(float(p.max()), 4)
+    final = _fit(base, clips, labels, l2=l2, seed=seed)
+    final.temperature.fill_(temperature)
+    _copy_quality(base_head, final)
+    model = MusicnnGenre(n_genres=len(labels), bank_size=len(final.bank), layer=base_model.layer)
+    model.backbone.load_state_dict(base_model.backbone.state_dict())
+    model.head.load_state_dict(final.state_dict())
+    model.eval()
+    report = _report(rows, labels, base_info, clips, name, k, seed, temperature, time.perf_counter() - started)
+    info = ModelInfo(
+        arch="musicnn-head", arch_params={"n_genres": len(labels), "bank_size": len(final.bank), "layer": model.layer},
+        labels=labels, features=base_info.features, chunk_seconds=base_info.chunk_seconds,
+        hop_seconds=base_info.hop_seconds,
+        metrics={"split": report["split"], "accuracy_clean": report["metrics"]["after"]["accuracy"],
+                 "accuracy_clean_ci95": report["metrics"]["after"]["accuracy_ci95"],
+                 "macro_f1_clean": report["metrics"]["after"]["macro_f1"], "n_clips": len(clips)},
+        training_data={"base_model": base_info.training_data.get("fingerprint"), "l2": l2,
+                       "class_clips": [{"name": c.name, "label": c.label, "sha256": c.key} for c in clips],
+                       "n_class_clips": len(clips), "seed": seed, "class_model": True},
+        judgement=dict(base_info.judgement),
+        description=f"Class model “{name}”: the default model's backbone and training data plus {len(clips)} clips "
+                    "taught on the Teach page.",
+        licences=list(base_info.licences), code_version=__version__,
+    )
+    return TeachResult(model, info, report)
+
+
+@torch.no_grad()
+def _copy_quality(base_head, head) -> None:
+    """The base model's quality layer, re-expressed for the new head's standardisation (exactly the
+    same function of the embedding)."""
+    w, b = base_head.quality.weight, base_head.quality.bias
+    scale = head.std / base_head.std
+    head.quality.weight.copy_(w * scale)
+    head.quality.bias.copy_(b + (w * (head.mean - base_head.mean) / base_head.std).sum(dim=1))
+    head.quality_fitted.copy_(base_head.quality_fitted)
+
+
+def _report(rows, labels, base_info, clips, name, k, seed, temperature, seconds) -> dict:
+    y = [labels.index(r["label"]) for r in rows]
+    after = classification_report(y, [labels.index(r["after"]) for r in rows], labels)
+    before = classification_report(y, [labels.index(r["before"]) for r in rows], labels)
+    new_labels = sorted({c.label for c in clips} - set(base_info.labels))
+    return {
+        "model": name, "arch": "musicnn-head", "labels": labels, "kind": "class model", "seed": seed,
+        "split": f"{k}-fold cross-validation over the class's {len(clips)} clips (each clip's chunks and noisy copies "
+                 "on one side); the base model's training data always trains",
+        "metrics": {"after": after, "before": before, "clean": after},
+        "new_labels": new_labels, "temperature": round(temperature, 4),
+        "changed": [r for r in rows if r["before"] != r["after"]],
+        "clips": [{"path": f"class:{r['key']}", "name": r["name"], "label": r["label"], "fold": r["fold"],
+                   "predicted": r["after"], "confidence": r["after_confidence"], "before": r["before"],
+                   "before_confidence": r["before_confidence"], "chunks": []} for r in rows],
+        "class_clips": {l: sum(c.label == l for c in clips) for l in sorted({c.label for c in clips})},
+        "timings_s": {"train_and_evaluate": round(seconds, 2)},
+        "code_version": __version__,
+    }
+
+
+def save_class_model(result: TeachResult, directory: Path) -> Path:
+    """Write the class model as an ordinary model directory: checkpoint, report, model card."""
+    directory = Path(directory)
+    save_checkpoint(result.model, result.info, directory)
+    (directory / "eval_report.json").write_text(json.dumps(result.report | {"model": directory.name}, indent=1))
+    (directory / "MODEL_CARD.md").write_text(model_card(result.report | {"model": directory.name}, result.info))
+    return directory
+
+
+def model_card(report: dict, info: ModelInfo) -> str:
+    after, before = report["metrics"]["after"], report["metrics"]["before"]
+    lo, hi = after["accuracy_ci95"]
+    clips = "\n".join(f"| {l} | {n} |" for l, n in report["class_clips"].items())
+    new = ", ".join(report["new_labels"]) or "none"
+    return f"""# Model card: {report['model']} (class model)
+
+Made on the Teach page (or by `python -m train ... --base default`) from the default model: the same frozen
+MSD_musicnn backbone, and a new head trained on the default model's training data (GTZAN clips of
+{len(info.labels) - len(report['new_labels'])} genres, clean and in simulated rooms) plus this class's own clips.
+New labels: {new}.
+
+## What it saw
+| label | class clips |
+|---|---|
+{clips}
+
+Class clips (name, label, sha256 of the decoded audio) are listed in the checkpoint's metadata.
+Each class clip was used clean and as {ROOM_COPIES} simulated noisy-classroom recording(s); each counts
+{CLASS_CLIP_WEIGHT:g} times as much as one clip of the base data. Seed {report['seed']}.
+
+## How well it does on the class's clips
+{report['split']}: accuracy {after['accuracy']:.0%} ({lo:.0%}-{hi:.0%}, 95% interval, {after['n']} clips),
+against {before['accuracy']:.0%} for the default model on the same clips (the default model cannot
+name a new label). {len(report['changed'])} clip(s) changed verdict. With so few clips, these numbers are
+rough, and the clips come from one classroom: they say little about music elsewhere.
+
+## Limits
+Calibrated on the class's clips (temperature {report['temperature']}); the quality layer and the
+"cannot judge" rules are the default model's. Not for judging music or musicians.
+
+## Licence
+{' '.join(info.licences)}
+"""
+
+
+# ---------------------------------------------------------------- one-file export / import
+
+EXPORT_SUFFIX = ".genre-model.zip"
+_EXPORTED = ("model.safetensors", "eval_report.json", "MODEL_CARD.md")
+
+
+def export_model(directory: Path) -> bytes:
+    """A model directory as one zip file (checkpoint, report, card)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in _EXPORTED:
+            path = Path(directory) / name
+            if path.is_file():
+                zf.write(path, name)
+    return buf.getvalue()
+
+
+def import_model(data: bytes, root: Path, name: str, *, reserved: set[str]) -> Path:
+    """Install an exported model as ``root/name``; refuses a file that is not one, a name that is
+    taken or reserved (the shipped models), and a checkpoint that does not load."""
+    from .checkpoint import load_checkpoint
+    name = check_model_name(name, reserved=reserved)
+    target = Path(root) / name
+    if target.exists():
+        raise TeachError(f"A model named “{name}” already exists: choose another name or delete it first.")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        names = set(zf.namelist())
+    except zipfile.BadZipFile:
+        raise TeachError("This is not an exported model (expected a .genre-model.zip file).") from None
+    if "model.safetensors" not in names or names - set(_EXPORTED):
+        raise TeachError("This zip file is not an exported model: it must hold model.safetensors (and only the "
+                         "model's report and card).")
+    staging = Path(root) / f".import-{name}"
+    staging.mkdir(parents=True, exist_ok=True)
+    try:
+        for member in names:
+            (staging / member).write_bytes(zf.read(member))
+        load_checkpoint(staging)  # refuses anything that is not a valid checkpoint, without running code
+        staging.rename(target)
+    except GenreModelError as exc:
+        raise TeachError(f"The exported model cannot be used: {exc}") from None
+    finally:
+        if staging.exists():
+            for f in staging.iterdir():
+                f.unlink()
+            staging.rmdir()
+    return target
+
+
+def check_model_name(name: str, *, reserved: set[str]) -> str:
+    text = (name or "").strip()
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,39}", text):
+        raise TeachError("A model name uses 1-40 letters, digits, - and _ (no spaces), starting with a letter or digit.")
+    if text in reserved:
+        raise TeachError(f"“{text}” is a shipped model's name: choose another name (shipped models are never "
+                         "overwritten).")
+    return text
+
+
+def class_model_info(directory: Path) -> dict:
+    """What the app lists about a class model."""
+    info = read_info(directory)
+    return {"name": Path(directory).name, "labels": info.labels, "clips": info.training_data.get("n_class_clips"),
+            "accuracy": info.metrics.get("accuracy_clean")}

@@ -1,0 +1,3 @@
+from webapp import live
+
+live.run()

@@ -1,0 +1,117 @@
+"""Which musicnn layer, backbone and training recipe the default model should use, measured on
+held-out artists (the artist-grouped k-fold of train/pool.py), clean and in noisy rooms together.
+
+    python -m train.backbone_study --data DIR [DIR ...] --artists gtzan_artists.txt \\
+        --split-files gtzan_splits --speech speech --out build/backbone_study.json
+
+Backbones come from the musicnn 0.1.0 wheel only (MSD_musicnn, MTT_musicnn). Every candidate is
+scored by the same folds; the table it prints is the one in the default model's card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from genre_model.datasets import find_clips_in
+from genre_model.features import MelParams
+from train.musicnn_head import DEFAULT_CACHE, Recipe, evaluate, extract, load_backbone
+from train.pool import build_pool, main_plan, subset
+from train.speech import speech_pools
+
+# (name, backbone, recipe changes)
+CANDIDATES = [
+    ("MSD penultimate, clean + 4 fair room copies (the old recipe)", "MSD_musicnn", dict(mic_copies=2, room_copies=0)),
+    ("MSD penultimate", "MSD_musicnn", {}),
+    ("MSD penultimate, more room copies", "MSD_musicnn", dict(mic_copies=2, room_copies=4)),
+    ("MSD pooled", "MSD_musicnn", dict(layer="pooled")),
+    ("MSD tags", "MSD_musicnn", dict(layer="tags")),
+    ("MSD penultimate+tags", "MSD_musicnn", dict(layer="penultimate+tags")),
+    ("MSD penultimate, L2 1e-3", "MSD_musicnn", dict(l2=1e-3)),
+    ("MSD penultimate, L2 1e-1", "MSD_musicnn", dict(l2=1e-1)),
+    ("MSD pooled, L2 1e-1", "MSD_musicnn", dict(layer="pooled", l2=1e-1)),
+    ("MSD fine-tuned back end (10 epochs)", "MSD_musicnn", dict(finetune_epochs=10)),
+    ("MSD penultimate, L2 1e-1, more room copies", "MSD_musicnn", dict(l2=1e-1, mic_copies=2, room_copies=4)),
+    ("MSD pooled, L2 1e-1, more room copies", "MSD_musicnn", dict(layer="pooled", l2=1e-1, mic_copies=2, room_copies=4)),
+    ("MSD penultimate, chunks at -20 dBFS", "MSD_musicnn", dict(normalize_db=-20.0)),
+    ("MSD penultimate, chunks at -20 dBFS, L2 1e-1", "MSD_musicnn", dict(normalize_db=-20.0, l2=1e-1)),
+    ("MTT penultimate", "MTT_musicnn", {}),
+    ("MTT penultimate+tags", "MTT_musicnn", dict(layer="penultimate+tags")),
+]
+SUPERSET = dict(mic_copies=2, room_copies=4)  # every candidate's copies are among these
+
+
+def row(name: str, result: dict, seconds: float) -> dict:
+    m = result["metrics"]
+    src = m.get("by_source", {})
+    return {
+        "candidate": name, "clean": m["clean"]["accuracy"], "clean_ci95": m["clean"]["accuracy_ci95"],
+        "n": m["clean"]["n"], "macro_f1": m["clean"]["macro_f1"],
+        "snippets": src.get("gtzan_snippets", {}).get("accuracy"),
+        **{c: m[c]["accuracy"] for c in ("eval-room-0-5", "eval-room-5-10", "eval-room-10-15", "eval-mic", "reference")
+           if c in m},
+        "noisy_room": m.get("noisy_room", {}).get("accuracy"),
+        "clean_and_noisy": round((m["clean"]["accuracy"] + m.get("noisy_room", {}).get("accuracy", 0)) / 2, 4),
+        "room_confidently_wrong": m.get("noisy_room", {}).get("confidently_wrong"),
+        "clean_flagged": m["clean"]["flagged"], "clean_unfamiliar": m["clean"]["flag_unfamiliar"],
+        "ece_before": result["calibration"]["ece"]["before"]["clip_ece"],
+        "ece_after": result["calibration"]["ece"]["after"]["clip_ece"],
+        "seconds": round(seconds, 1),
+    }
+
+
+def markdown(rows: list[dict]) -> str:
+    head = ("| candidate | clean (95% CI) | snippets | room 0-5 | 5-10 | 10-15 dB | fair room | clean+noisy | "
+            "confidently wrong (room) | clean flagged | ECE before/after |")
+    lines = [head, "|" + "---|" * 11]
+    for r in rows:
+        lo, hi = r["clean_ci95"]
+        lines.append(
+            f"| {r['candidate']} | {r['clean']:.3f} ({lo:.2f}-{hi:.2f}) | {r['snippets'] or 0:.3f} | "
+            f"{r.get('eval-room-0-5', 0):.3f} | {r.get('eval-room-5-10', 0):.3f} | {r.get('eval-room-10-15', 0):.3f} | "
+            f"{r.get('eval-mic', 0):.3f} | **{r['clean_and_noisy']:.3f}** | {r['room_confidently_wrong']:.3f} | "
+            f"{r['clean_flagged']:.3f} | {r['ece_before']:.3f} / {r['ece_after']:.3f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", nargs="+", required=True)
+    p.add_argument("--artists")
+    p.add_argument("--split-files")
+    p.add_argument("--speech")
+    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    p.add_argument("--musicnn-wheel")
+    p.add_argument("--only", help="comma-separated candidate numbers (1-based)")
+    p.add_argument("--out", type=Path, default=Path("build/backbone_study.json"))
+    args = p.parse_args(argv)
+    base = Recipe()
+    pool = build_pool(find_clips_in(args.data), split_dir=args.split_files, artists_file=args.artists)
+    genres = sorted({c.label for c in pool.clips})
+    pools = speech_pools(Path(args.speech) if args.speech else None, args.cache, MelParams().sample_rate)
+    chosen = [CANDIDATES[int(i) - 1] for i in args.only.split(",")] if args.only else CANDIDATES
+    extractions, rows = {}, []
+    for name, backbone_name, changes in chosen:
+        recipe = replace(base, **changes)
+        key = (backbone_name, recipe.normalize_db)  # candidates sharing a key share their extraction
+        if key not in extractions:
+            backbone = load_backbone(wheel=args.musicnn_wheel, model=backbone_name)
+            ex = extract(pool, backbone, replace(base, **SUPERSET, normalize_db=recipe.normalize_db), args.cache, pools)
+            extractions[key] = (backbone, ex, subset(pool, ex.kept))
+        backbone, ex, kept = extractions[key]
+        started = time.time()
+        result = evaluate(main_plan(kept, recipe.folds, recipe.seed), kept, ex.files, genres, recipe, backbone, ex,
+                          progress=False)
+        rows.append(row(name, result, time.time() - started))
+        print(json.dumps(rows[-1]), flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(rows, indent=1))
+    print(markdown(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

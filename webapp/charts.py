@@ -1,0 +1,65 @@
+"""Interactive charts (Altair, drawn by the browser): a confusion matrix whose cells can be clicked
+and a genre timeline whose chunks can be clicked. Each returns what was clicked, or None."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+
+def _selected(event, name: str) -> list[dict]:
+    try:
+        return list(event.selection[name])
+    except (AttributeError, KeyError, TypeError):
+        return []
+
+
+def confusion_chart(cm, labels: list[str], *, key: str, height: int = 360) -> tuple[str, str] | None:
+    """The confusion matrix (rows true, columns predicted); returns the clicked (true, predicted)."""
+    cm = np.asarray(cm)
+    data = pd.DataFrame([{"true": t, "predicted": p, "clips": int(cm[i, j])}
+                         for i, t in enumerate(labels) for j, p in enumerate(labels)])
+    pick = alt.selection_point(name="cell", fields=["true", "predicted"], on="click")
+    base = alt.Chart(data).encode(x=alt.X("predicted:N", sort=labels, title="predicted genre"),
+                                  y=alt.Y("true:N", sort=labels, title="true genre"))
+    cells = base.mark_rect().encode(color=alt.Color("clips:Q", scale=alt.Scale(scheme="cividis"), legend=None),
+                                    opacity=alt.condition(pick, alt.value(1.0), alt.value(0.55)),
+                                    tooltip=["true", "predicted", "clips"]).add_params(pick)
+    text = base.mark_text(fontSize=14).encode(text=alt.condition("datum.clips > 0", "clips:Q", alt.value("")),
+                                              color=alt.condition("datum.clips > 3", alt.value("black"), alt.value("white")))
+    event = st.altair_chart((cells + text).properties(height=height), on_select="rerun", key=key, width="stretch")
+    chosen = _selected(event, "cell")
+    return (chosen[0]["true"], chosen[0]["predicted"]) if chosen else None
+
+
+def timeline_chart(probabilities: np.ndarray, starts, ends, labels: list[str], *, key: str,
+                   height: int = 300) -> int | None:
+    """Genre x time: each chunk's probability per genre; returns the index of the clicked chunk."""
+    rows = []
+    for i, (s, e, p) in enumerate(zip(starts, ends, probabilities)):
+        for g, v in zip(labels, p):
+            rows.append({"chunk": i, "start": float(s), "end": float(e), "genre": g, "probability": float(v),
+                         "mid": (float(s) + float(e)) / 2})
+    data = pd.DataFrame(rows)
+    pick = alt.selection_point(name="chunk", fields=["chunk"], on="click")
+    chart = alt.Chart(data).mark_rect().encode(
+        x=alt.X("start:Q", title="time (s)"), x2="end:Q", y=alt.Y("genre:N", sort=labels, title=None),
+        color=alt.Color("probability:Q", scale=alt.Scale(scheme="cividis", domain=[0, 1]), title="p"),
+        opacity=alt.condition(pick, alt.value(1.0), alt.value(0.6)),
+        tooltip=["chunk", "start", "end", "genre", alt.Tooltip("probability:Q", format=".2f")],
+    ).add_params(pick).properties(height=height)
+    event = st.altair_chart(chart, on_select="rerun", key=key, width="stretch")
+    chosen = _selected(event, "chunk")
+    return int(chosen[0]["chunk"]) if chosen else None
+
+
+def as_condition(clip: dict, condition: str) -> dict:
+    """A report clip as heard in ``condition`` (its verdict there), for the explorer's lists."""
+    if condition == "clean" or condition not in (clip.get("conditions") or {}):
+        return clip
+    v = clip["conditions"][condition]
+    return clip | {"predicted": v["predicted"], "probabilities": v["probabilities"],
+                   "confidence": round(max(v["probabilities"]), 4), "flags": v.get("flags", {})}
+

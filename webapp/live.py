@@ -1,0 +1,199 @@
+"""The Live page: the browser microphone streams to the server over WebRTC (streamlit-webrtc), one
+worker per server classifies the newest chunk every hop, and the page redraws every half second:
+the big "now playing" genre, a 60 s timeline, the level meter and the "cannot judge" hints.
+
+No internet is needed: no STUN server unless one is set (``GENRE_ICE_SERVERS``, a comma-separated
+list of stun:/turn: URLs, for networks where the browser and the server cannot see each other).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import time
+
+import numpy as np
+import soundfile as sf
+import streamlit as st
+
+from genre_model.live import (MAX_TAKE_MINUTES, NO_AUDIO_SECONDS, QUIET_DBFS, SILENCE_DBFS, LiveSession, LiveWorker,
+                              frame_to_mono)
+from genre_model.plots import OKABE_ITO
+from webapp.ui import classifier, settings
+
+HOP_SECONDS = 1.5
+# Raw audio: echo cancellation, noise suppression and automatic gain control are made for voices and
+# damage music (they turn steady music down and cut parts of it out).
+MEDIA = {"audio": {"echoCancellation": False, "noiseSuppression": False, "autoGainControl": False}, "video": False}
+TRANSLATIONS = {
+    "start": "Start listening",
+    "stop": "Stop",
+    "device_access_denied": ("The microphone was blocked. Allow it for this site (the icon at the left of the "
+                             "address bar), then press Start again"),
+    "device_not_available": "No microphone was found. Plug one in or use another device",
+    "media_api_not_available": ("This browser cannot share its microphone here. Open the app over https (see the "
+                                "README) or on this computer at localhost"),
+}
+
+
+@st.cache_resource(show_spinner=False)
+def live_worker() -> LiveWorker:
+    """The one inference thread of this server, shared by every listener."""
+    return LiveWorker()
+
+
+def rtc_configuration() -> dict:
+    servers = [u.strip() for u in os.environ.get("GENRE_ICE_SERVERS", "").split(",") if u.strip()]
+    return {"iceServers": [{"urls": servers}] if servers else []}
+
+
+def _new_session(clf) -> LiveSession:
+    old = st.session_state.get("live_session")
+    if old is not None:
+        old.closed = True
+    session = LiveSession(clf.sample_rate, chunk_seconds=clf.info.chunk_seconds, hop_seconds=HOP_SECONDS)
+    st.session_state["live_session"] = session
+    st.session_state["live_labels"] = clf.labels
+    live_worker().register(session, clf)
+    return session
+
+
+def _take_wav(session: LiveSession) -> bytes:
+    buf = io.BytesIO()
+    sf.write(buf, session.take(), session.sample_rate, format="WAV", subtype="PCM_16")
+    return buf.getvalue()
+
+
+def _level_bar(level: float) -> str:
+    fraction = min(1.0, max(0.0, (level + 70) / 70))
+    colour = OKABE_ITO[5] if level < QUIET_DBFS else OKABE_ITO[2]
+    return (f"<div style='background:#ddd;height:14px;border-radius:7px'><div style='width:{fraction:.0%};"
+            f"height:14px;border-radius:7px;background:{colour}'></div></div>")
+
+
+def _timeline(session: LiveSession, labels: list[str], scale: float) -> None:
+    import altair as alt
+    import pandas as pd
+    rows = [{"end": r.end, "start": r.end - 3.0, "genre": labels[int(np.argmax(r.probabilities))],
+             "p": float(np.max(r.probabilities))} for r in list(session.results) if r.probabilities is not None]
+    if not rows:
+        return
+    data = pd.DataFrame(rows)
+    now = session.seconds
+    chart = alt.Chart(data).mark_bar(height=22 * scale).encode(
+        x=alt.X("end:Q", title="seconds", scale=alt.Scale(domain=[max(0.0, now - 60), max(60.0, now)])),
+        y=alt.Y("genre:N", sort=labels, title=None, scale=alt.Scale(domain=labels)),
+        color=alt.Color("genre:N", scale=alt.Scale(domain=labels, range=OKABE_ITO[:len(labels)]), legend=None),
+        opacity=alt.Opacity("p:Q", scale=alt.Scale(domain=[0, 1]), legend=None),
+        tooltip=["genre", alt.Tooltip("p:Q", format=".0%"), "end"])
+    st.altair_chart(chart.properties(height=int(240 * scale)), width="stretch")
+
+
+def _show(session: LiveSession, labels: list[str], scale: float) -> None:
+    """The live display (redrawn every half second by a fragment)."""
+    size = int(64 * scale)
+    latest = session.latest
+    if session.waiting_for_audio():
+        st.error(f"No audio has arrived for {NO_AUDIO_SECONDS:.0f} seconds. The network may block the live stream "
+                 "(WebRTC): use Record (browser) on the Classify page instead, which works everywhere.")
+        return
+    level = session.level
+    st.markdown(_level_bar(level), unsafe_allow_html=True)
+    hint = ""
+    if session.first_frame_at is not None and level < SILENCE_DBFS:
+        hint = "Too quiet: is the microphone on? Turn the music up."
+    elif level < QUIET_DBFS:
+        hint = "Quiet: turn the music up or move closer to the speaker."
+    if latest is None or latest.smoothed is None:
+        st.markdown(f"<div style='font-size:{size}px;font-weight:700;color:#888'>Listening…</div>",
+                    unsafe_allow_html=True)
+        st.caption(hint or f"The first verdict comes after {session.chunk / session.sample_rate:.0f} s of audio.")
+        return
+    smoothed = latest.smoothed
+    genre, p = labels[int(np.argmax(smoothed))], float(np.max(smoothed))
+    flags = latest.flags
+    if flags.get("no_music") or flags.get("too_noisy"):
+        what = "mostly talk or noise" if flags.get("no_music") else "too noisy"
+        st.markdown(f"<div style='font-size:{size}px;font-weight:700;color:#888'>Can't judge: {what}</div>",
+                    unsafe_allow_html=True)
+        hint = hint or "Turn the music up or move closer to the speaker, and ask the room to be quiet for a moment."
+    else:
+        dim = "color:#888;" if flags.get("unsure") or flags.get("unfamiliar") else ""
+        st.markdown(f"<div style='font-size:{size}px;font-weight:800;{dim}'>{genre.upper()} {p:.0%}</div>",
+                    unsafe_allow_html=True)
+    raw = latest.probabilities
+    note = (f"Last {session.chunk / session.sample_rate:.0f} s alone: "
+            + (f"{labels[int(np.argmax(raw))]} {np.max(raw):.0%}" if raw is not None else "too quiet")
+            + f" · heard {session.seconds:.0f} s · update {session.classified} · level {level:.0f} dBFS")
+    if flags.get("unsure"):
+        note += " · unsure"
+    if flags.get("unfamiliar"):
+        note += " · unlike the training music"
+    st.caption(note)
+    if hint:
+        st.warning(hint)
+    _timeline(session, labels, scale)
+
+
+def run() -> None:
+    from streamlit_webrtc import WebRtcMode, create_audio_sink_track, webrtc_streamer
+    s = settings()
+    clf = classifier(s.model)
+    st.title("Live: what is playing now?")
+    st.caption(f"Press Start and play music near the microphone. The verdict follows the last "
+               f"{clf.info.chunk_seconds:g} s and updates every {HOP_SECONDS:g} s; the big genre is smoothed over "
+               "the last few updates so it does not flicker. On a phone, open the app over https (see the README).")
+    session = st.session_state.get("live_session")
+
+    def on_frame(frame) -> None:  # the aiortc thread: store the frame, nothing more
+        current = st_session_box[0]
+        if current is not None:
+            if current.first_frame_at is None:  # the benchmark times the played audio from this
+                print(f"live: first frame at {time.time():.3f}", file=sys.stderr, flush=True)
+            current.push(frame_to_mono(frame.to_ndarray(), len(frame.layout.channels)), frame.sample_rate)
+
+    def on_ended() -> None:
+        current = st_session_box[0]
+        if current is not None:
+            current.closed = True  # the worker stops processing it and says so in the log
+
+    st_session_box = st.session_state.setdefault("live_box", [session])
+    try:
+        sink = create_audio_sink_track(on_frame, key="live-sink", on_ended=on_ended)
+        ctx = webrtc_streamer(key="live", mode=WebRtcMode.SENDONLY, sink_audio_track=sink,
+                              media_stream_constraints=MEDIA, rtc_configuration=rtc_configuration(),
+                              translations=TRANSLATIONS)
+        playing = bool(ctx.state.playing or ctx.state.signalling)
+    except Exception as exc:  # the third-party component cannot run here; the rest of the page still works
+        st.warning(f"Live listening is unavailable here ({type(exc).__name__}: {exc}). Use Record (browser) on the "
+                   "Classify page instead.")
+        playing = False
+    if playing and (session is None or session.closed or st.session_state.get("live_model") != s.model):
+        session = _new_session(clf)
+        st_session_box[0] = session
+        st.session_state["live_model"] = s.model
+    if session is None:
+        st.info("Nothing heard yet. Allow the microphone when the browser asks.")
+        return
+    labels = st.session_state.get("live_labels", clf.labels)
+
+    if playing:
+        @st.fragment(run_every=0.5)
+        def live_display() -> None:
+            _show(session, labels, s.scale)
+        live_display()
+        return
+    # Stopped: the take stays, and can be analysed in full.
+    session.closed = True
+    if session.seconds < 1.0:
+        st.info("The stream stopped before any audio arrived. Press Start to listen again.")
+        return
+    _show(session, labels, s.scale)
+    kept = f"the last {MAX_TAKE_MINUTES:g} minutes of it" if session.truncated else "all of it"
+    st.success(f"Stopped after {session.seconds:.0f} s; {kept} is kept.")
+    if st.button("Open the take in Classify (timeline, chunks, spectrogram, label and save)", type="primary",
+                 key="live_open"):
+        st.session_state["pending"] = (f"live-take-{time.strftime('%H%M%S')}.wav", _take_wav(session))
+        st.switch_page("pages/classify.py")
+

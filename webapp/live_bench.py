@@ -1,0 +1,163 @@
+"""Live page figures, measured in a real browser: ``python -m webapp.live_bench [--minutes 10]``.
+
+Starts ``streamlit run`` on 127.0.0.1, opens the Live page in headless Chromium whose fake
+microphone loops a generated file (segment A, then segment B, 20 s each, chosen so the model gives
+them different genres), and prints:
+
+- latency: from a change in the played audio to the big verdict on screen showing the new genre
+  (the played position is timed from the server's first received frame, so the few tens of
+  milliseconds the first frame takes to arrive are not counted);
+- updates per minute on screen, the server's CPU share, and its memory at the start and after
+  ``--minutes`` of listening (the Live page keeps at most 10 minutes of audio per listener);
+- the same latency and CPU with ``--sessions`` listeners at once (4 by default).
+
+Needs Debian's chromium and playwright (requirements-dev.txt).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from genre_model import synth
+from genre_model.bench import rss_mb
+
+SEGMENT = 20.0
+SR = 48000
+GENRE = re.compile(r"^(BLUES|CLASSICAL|COUNTRY|DISCO|HIPHOP|JAZZ|METAL|POP|REGGAE|ROCK) \d+%$")
+
+
+def _segments() -> tuple[np.ndarray, np.ndarray, str, str]:
+    """Two generated segments the default model hears as two different genres (checked here)."""
+    from genre_model.predict import Classifier
+    clf = Classifier("default", device="cpu")
+    candidates = [synth.music_like(SEGMENT, sr=SR, seed=s, bpm=b) for s, b in ((1, 70), (2, 160), (3, 100))]
+    candidates.append(sum(synth.tone(f, SEGMENT, sr=SR, amplitude=0.12) for f in (220.0, 277.2, 329.6, 440.0)))
+    genres = [clf.predict(synth.wav_bytes(c, SR)).genre() for c in candidates]
+    for i in range(len(candidates)):
+        for j in range(i + 1, len(candidates)):
+            if genres[i] != genres[j]:
+                return candidates[i], candidates[j], genres[i], genres[j]
+    raise RuntimeError(f"the generated segments all sound like {genres[0]} to the model")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _first_frames(log: Path) -> list[float]:
+    return [float(m) for m in re.findall(r"live: first frame at ([\d.]+)", log.read_text(errors="replace"))]
+
+
+def _verdict(page) -> str:
+    for t in page.locator("div").filter(has_text=GENRE).all_inner_texts():
+        if GENRE.match(t.strip()):
+            return t.split()[0].lower()
+    return ""
+
+
+def _update_count(page) -> int:
+    found = re.findall(r"update (\d+)", page.inner_text("body"))
+    return int(found[0]) if found else 0
+
+
+def listen(n_sessions: int, minutes: float, mic: Path, genres: tuple[str, str]) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    from webapp.serve import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app
+    tmp = Path(tempfile.mkdtemp())
+    log = tmp / "app.log"
+    url, proc = start_app({**os.environ, "GENRE_COLLECTION": str(tmp / "c.sqlite")}, log)
+    out: dict = {"sessions": n_sessions}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + [
+                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={mic}", "--autoplay-policy=no-user-gesture-required"])
+            pages = []
+            for _ in range(n_sessions):
+                ctx = browser.new_context(viewport={"width": 1300, "height": 900})
+                ctx.grant_permissions(["microphone"], origin=url)
+                page = ctx.new_page()
+                page.goto(url)
+                page.wait_for_selector("text=What genre is this?", timeout=120_000)
+                page.get_by_role("link", name="Live").click()
+                page.wait_for_selector("h1:has-text('Live')", timeout=60_000)
+                pages.append(page)
+            rss_start = rss_mb(proc.pid)
+            for page in pages:
+                page.frame_locator('iframe[title*="streamlit_webrtc"]').get_by_role("button", name="Start listening").click()
+            deadline = time.time() + 60
+            while len(_first_frames(log)) < n_sessions and time.time() < deadline:
+                time.sleep(0.1)
+            starts = _first_frames(log)[-n_sessions:]
+            cpu0, wall0 = _cpu_seconds(proc.pid), time.time()
+            updates0 = [_update_count(pg) for pg in pages]
+            shown: list[list[tuple[float, str]]] = [[] for _ in pages]
+            end = time.time() + minutes * 60
+            while time.time() < end:
+                for i, page in enumerate(pages):
+                    shown[i].append((time.time(), _verdict(page)))
+                time.sleep(0.1 if n_sessions == 1 else 0.25)
+            out["cpu_share"] = round((_cpu_seconds(proc.pid) - cpu0) / (time.time() - wall0), 3)
+            out["updates_per_minute"] = round(float(np.mean([(_update_count(pg) - u0) / minutes
+                                                             for pg, u0 in zip(pages, updates0)])), 1)
+            out["rss_start_mb"], out["rss_end_mb"] = round(rss_start), round(rss_mb(proc.pid))
+            out["latencies_s"] = sorted(l for start, trace in zip(starts, shown) for l in _latencies(start, trace, genres))
+            browser.close()
+    finally:
+        stop_app(proc)
+    return out
+
+
+def _latencies(start: float, trace: list[tuple[float, str]], genres: tuple[str, str]) -> list[float]:
+    """For every change of segment in the looped file, the time until the screen shows its genre."""
+    out = []
+    t_end = trace[-1][0]
+    k = 1
+    while start + k * SEGMENT < t_end - SEGMENT / 2:
+        change = start + k * SEGMENT
+        wanted = genres[k % 2]
+        seen = next((t for t, g in trace if t >= change and g == wanted), None)
+        before = [g for t, g in trace if change - 3 < t < change]
+        if seen is not None and before and before[-1] != wanted:  # only changes the screen had to follow
+            out.append(round(seen - change, 2))
+        k += 1
+    return out
+
+
+def _summary(r: dict) -> str:
+    lat = r["latencies_s"]
+    text = (f"{r['sessions']} session(s): latency median {np.median(lat):.2f} s, max {max(lat):.2f} s over "
+            f"{len(lat)} changes" if lat else f"{r['sessions']} session(s): no genre change seen")
+    return (text + f"; {r['updates_per_minute']} updates/min per session; server CPU {r['cpu_share']:.0%} of one core; "
+            f"server memory {r['rss_start_mb']} MB at start -> {r['rss_end_mb']} MB")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--minutes", type=float, default=10.0, help="listening time of the single session (10)")
+    p.add_argument("--sessions", type=int, default=4, help="listeners at once in the second run (4)")
+    p.add_argument("--multi-minutes", type=float, default=2.0, help="listening time of the multi-session run (2)")
+    args = p.parse_args(argv)
+    a, b, ga, gb = _segments()
+    mic = Path(tempfile.mkdtemp()) / "mic.wav"
+    sf.write(mic, np.concatenate([a, b]), SR, subtype="PCM_16")
+    print(f"segments: A heard as {ga}, B as {gb}; the fake microphone loops A+B ({2 * SEGMENT:g} s)", flush=True)
+    print(_summary(listen(1, args.minutes, mic, (ga, gb))), flush=True)
+    if args.sessions > 1:
+        print(_summary(listen(args.sessions, args.multi_minutes, mic, (ga, gb))), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
