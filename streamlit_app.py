@@ -9,8 +9,8 @@ st.session_state["settings"] = sidebar_settings()
 st.navigation([
     st.Page("pages/classify.py", title="Classify", icon=":material/mic:", default=True),
     st.Page("pages/live.py", title="Live", icon=":material/graphic_eq:"),
-    st.Page("pages/explore.py", title="Explore misclassified", icon=":material/search:"),
-    st.Page("pages/compare.py", title="Compare models", icon=":material/bar_chart:"),
-    st.Page("pages/teach.py", title="Teach it", icon=":material/school:"),
+    st.Page("pages/explore.py", title="Explore", icon=":material/search:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/bar_chart:"),
+    st.Page("pages/teach.py", title="Teach", icon=":material/school:"),
     st.Page("pages/how_it_works.py", title="How it works", icon=":material/lightbulb:"),
-]).run()
+], position="top").run()

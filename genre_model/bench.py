@@ -84,7 +84,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default="default")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--long-minutes", type=float, default=10.0)
+    parser.add_argument("--teach", action="store_true", help="only the Teach page figure: 40 clips of 15 s")
     args = parser.parse_args(argv)
+    if args.teach:
+        teach_benchmark()
+        return
     print(f"machine: {os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"import torch + genre_model: {IMPORT_SECONDS:.2f} s")
 
@@ -110,6 +114,31 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{args.long_minutes:g}-minute file ({size:.0f} MB WAV, {len(pred.starts)} chunks): {elapsed:.1f} s "
               f"= {args.long_minutes * 60 / elapsed:.0f}x real time; peak memory growth {mem.peak - mem.start:.0f} MB "
               f"(RSS {mem.start:.0f} -> peak {mem.peak:.0f} MB)")
+
+
+def teach_benchmark(n_labels: int = 4, per_label: int = 10, seconds: float = 15.0) -> None:
+    """A class of ``n_labels x per_label`` generated clips of ``seconds``, one of them a new label:
+    the time to embed each clip (done once, when a clip is added) and to train and evaluate."""
+    from .teach import embed_clip, load_base, teach
+    clf = Classifier("default", device="cpu")
+    base = load_base(clf.model_dir)
+    styles = [("chiptune", lambda s: synth.tone(440 * 2 ** (s % 7 / 12), seconds, sr=16000)
+               + 0.5 * synth.drum_pattern(seconds, sr=16000, bpm=150, seed=s)),
+              ("rock", lambda s: synth.music_like(seconds, sr=16000, seed=s, bpm=130)),
+              ("jazz", lambda s: synth.music_like(seconds, sr=16000, seed=100 + s, bpm=90)),
+              ("classical", lambda s: synth.tone(220 * (1 + s / 20), seconds, sr=16000) + synth.tone(330, seconds, sr=16000))]
+    clips, t = [], time.perf_counter()
+    for label, make in styles[:n_labels]:
+        for s in range(per_label):
+            clips.append(embed_clip(clf.model, make(s).astype(np.float32), name=f"{label}{s}", label=label,
+                                    mel=clf.info.mel_params))
+    embed = time.perf_counter() - t
+    t = time.perf_counter()
+    result = teach(clf.model, clf.info, base, clips)
+    fit = time.perf_counter() - t
+    print(f"Teach: {len(clips)} clips of {seconds:g} s ({n_labels} labels, one new): embedding {embed / len(clips):.2f} s "
+          f"per clip when it is added; training + {result.report['split'].split(' ')[0]} cross-validation "
+          f"{fit:.1f} s (target < 20 s); base rows {len(base.x)}")
 
 
 if __name__ == "__main__":

@@ -118,9 +118,8 @@ class Prediction:
             "unfamiliar": flags["unfamiliar"],
             "quality": quality,
             "judged": not flags["any"],
-            "advice": self.advice(aggregate),
             "rules": self.rules.to_dict(),
-            "warnings": list(self.warnings),
+            "warnings": self.advice(aggregate) + list(self.warnings),
             "chunks": [
                 {"start": round(float(s), 3), "end": round(float(e), 3), "genre": self.labels[int(np.argmax(p))],
                  "novelty": round(float(n), 4),

@@ -192,6 +192,8 @@ def test_config_hides_the_deploy_button_and_the_raw_page_list():
     import tomllib
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["client"]["toolbarMode"] == "viewer" and config["client"]["showSidebarNavigation"] is False
+    # the sidebar list is off, so the pages must be listed at the top (tests/test_browser.py checks it shows)
+    assert 'position="top"' in (ROOT / "streamlit_app.py").read_text()
 
 
 def _chiptune(seed: int, seconds: float = 5.0) -> bytes:
@@ -200,12 +202,13 @@ def _chiptune(seed: int, seconds: float = 5.0) -> bytes:
 
 
 def _add_clips(at, label: str, new: bool, files: list[tuple[str, bytes]]) -> None:
-    at.selectbox(key="up_label").set_value("➕ new label…" if new else label)
+    at.selectbox(key="up_label").set_value("New label…" if new else label)
     at.run()
     if new:
         at.text_input(key="up_new_label").input(label)
         at.run()
-    at.file_uploader(key="teach_uploads").set_value([(n, d, "audio/wav") for n, d in files])
+    next(u for u in at.file_uploader if u.key.startswith("teach_uploads")).set_value(
+        [(n, d, "audio/wav") for n, d in files])
     at.run()
     at.button(key="teach_add_files").click()
     at.run()

@@ -57,3 +57,27 @@ def test_runs_as_a_module(music_wav):
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["genre"] in GENRES
     assert subprocess.run([sys.executable, "-m", "genre_model", "predict"], capture_output=True).returncode == 2
+
+
+def test_json_reports_recording_quality_and_warns_when_too_noisy(capsys, tmp_path):
+    """Issue #9: the quality signal, and a warning instead of a silent confident verdict, for music
+    drowned in talk (generated voices) or for talk alone."""
+    import numpy as np
+    import soundfile as sf
+
+    from genre_model import synth
+    from genre_model.roomsim import babble, generated_speech
+    music = synth.music_like(12.0, sr=16000, seed=5)
+    talk = babble(len(music), 6, np.random.default_rng(1), generated_speech(16000))
+    talk *= np.sqrt(np.mean(music ** 2) / np.mean(talk ** 2)) * 10 ** (6 / 20)  # talk 6 dB above the music
+    sf.write(tmp_path / "clean.wav", music, 16000)
+    sf.write(tmp_path / "crowded.wav", (music + talk) / 4, 16000)
+    sf.write(tmp_path / "talk.wav", talk / np.abs(talk).max() / 2, 16000)
+    assert main(["predict", *(str(tmp_path / f"{n}.wav") for n in ("clean", "crowded", "talk")), "--json"]) == 0
+    clean, crowded, talk_only = (json.loads(line) for line in capsys.readouterr().out.strip().splitlines())
+    for obj in (clean, crowded, talk_only):
+        assert {"no_music", "not_music", "snr_db", "status"} <= set(obj["quality"]) and "judged" in obj
+    assert crowded["quality"]["snr_db"] < clean["quality"]["snr_db"] - 5
+    for obj in (crowded, talk_only):
+        assert obj["quality"]["status"] in ("too_noisy", "no_music") and not obj["judged"]
+        assert any("music up" in w for w in obj["warnings"])

@@ -28,7 +28,8 @@ GENRE = re.compile(r"^(BLUES|CLASSICAL|COUNTRY|DISCO|HIPHOP|JAZZ|METAL|POP|REGGA
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("live")
     log = tmp / "app.log"
-    url, proc = start_app({**os.environ, "GENRE_COLLECTION": str(tmp / "c.sqlite")}, log)
+    url, proc = start_app({**os.environ, "GENRE_COLLECTION": str(tmp / "c.sqlite"),
+                           "GENRE_MODELS_DIR": str(tmp / "models")}, log)
     yield url, log
     stop_app(proc)
 
@@ -101,7 +102,8 @@ def test_a_blocked_microphone_gets_a_clear_message(server):
         _open_live(page, url)
         _start(page)
         frame = page.frame_locator('iframe[title*="streamlit_webrtc"]')
-        frame.locator("text=/microphone was blocked/").wait_for(timeout=30_000)
+        frame.locator("text=/NotAllowedError/").wait_for(timeout=30_000)  # the component's own words ...
+        page.wait_for_selector("text=/the microphone is blocked for this site: allow it/", timeout=30_000)  # ... ours
         assert page.locator('[data-testid="stException"]').count() == 0
         browser.close()
 
@@ -127,8 +129,9 @@ def test_a_closed_tab_stops_the_processing(server, music_file):
 
 def test_https_serves_a_page_that_records(tmp_path):
     """What ``bash scripts/app.sh --https`` does: a self-signed certificate, then Streamlit over
-    https; a browser that accepts the certificate records with the microphone."""
-    env = {**os.environ, "GENRE_TLS_DIR": str(tmp_path / "tls"), "GENRE_COLLECTION": str(tmp_path / "c.sqlite")}
+    https; a browser that accepts the certificate records with the microphone and listens live."""
+    env = {**os.environ, "GENRE_TLS_DIR": str(tmp_path / "tls"), "GENRE_COLLECTION": str(tmp_path / "c.sqlite"),
+           "GENRE_MODELS_DIR": str(tmp_path / "models")}
     shell = subprocess.run([sys.executable, "-m", "webapp.tls", "--shell"], cwd=ROOT, env=env, capture_output=True,
                            text=True, check=True).stdout
     paths = dict(line.split("=", 1) for line in shell.split())
@@ -164,6 +167,10 @@ def test_https_serves_a_page_that_records(tmp_path):
             button.click()
             page.wait_for_selector("text=recording.wav", timeout=60_000)
             assert page.locator("text=/Verdict:|Can't judge/").count() >= 1
+            page.get_by_role("link", name="Live").click()  # and live listening over https too
+            page.wait_for_selector("h1:has-text('Live: what is playing now?')", timeout=60_000)
+            _start(page)
+            page.wait_for_selector("text=/heard \\d+ s/", timeout=60_000)
             browser.close()
     finally:
         stop_app(proc)

@@ -155,3 +155,24 @@ def test_the_app_imports_nothing_from_train():
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
+
+def test_an_interrupted_save_leaves_the_old_model_usable(taught, tmp_path, monkeypatch):
+    """Saving stages the new model and swaps it in by renaming: a failure mid-write changes nothing."""
+    from genre_model import teach as teach_module
+    from webapp.teach import save_class_model as app_save
+    monkeypatch.setenv("GENRE_MODELS_DIR", str(tmp_path))
+    first = app_save(taught, "ours")
+    before = (first / "model.safetensors").read_bytes()
+
+    def broken(result, directory):
+        (directory).mkdir(parents=True)
+        (directory / "model.safetensors").write_bytes(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(teach_module, "save_class_model", broken)
+    with pytest.raises(OSError):
+        app_save(taught, "ours", replace=True)
+    assert (first / "model.safetensors").read_bytes() == before
+    assert Classifier(first, device="cpu").labels == taught.info.labels
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ours"]  # no half-written folders left

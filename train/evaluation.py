@@ -42,19 +42,21 @@ class Held:
     conditions: dict[str, dict] = field(default_factory=dict)
 
 
-def _chunk_logits(held: list[Held], conditions=CALIBRATION_CONDITIONS) -> tuple[np.ndarray, np.ndarray, list]:
+def _chunk_logits(held: list[Held], conditions=CALIBRATION_CONDITIONS) -> tuple[np.ndarray, np.ndarray]:
     xs, folds = [], []
     for h in held:
         for c in conditions:
             if c in h.outputs:
                 xs.append(h.outputs[c]["logits"])
                 folds += [h.fold] * len(h.outputs[c]["logits"])
-    return np.concatenate(xs), np.array(folds, dtype=object), xs
+    return np.concatenate(xs), np.array(folds, dtype=object)
 
 
 def fit_calibration(held: list[Held], labels_of: list[int]) -> dict:
-    """The final temperature (fitted on every held-out chunk) and, per fold, a cross-fitted one."""
-    x, folds, _ = _chunk_logits(held)
+    """The final temperature (fitted on every held-out chunk) and, per fold, a cross-fitted one
+    (with a single stage, as in the split evaluation, there is nothing else to fit it on: that one
+    is in-sample)."""
+    x, folds = _chunk_logits(held)
     y = np.concatenate([np.full(len(h.outputs[c]["logits"]), labels_of[h.index])
                         for h in held for c in CALIBRATION_CONDITIONS if c in h.outputs])
     per_fold = {}
@@ -107,7 +109,8 @@ def choose_rules(held: list[Held], labels_of: list[int], temps: dict) -> tuple[R
                 "room_flagged": float(np.mean([f["any"] for f, _ in room])) if room else 0.0,
             })
     allowed = [r for r in table if r["clean_flagged"] <= MAX_CLEAN_FLAGGED and r["clean_noisy"] <= MAX_CLEAN_NOISY]
-    best = min(allowed or table, key=lambda r: (r["room_confidently_wrong"], r["clean_flagged"]))
+    best = (min(allowed, key=lambda r: (r["room_confidently_wrong"], r["clean_flagged"])) if allowed else
+            min(table, key=lambda r: (r["clean_flagged"], r["room_confidently_wrong"])))  # never cry wolf first
     return Rules(unsure_below=best["unsure_below"], novelty_limit=novelty_limit,
                  noisy_snr_below=best["noisy_snr_below"], **quality), table
 

@@ -44,8 +44,7 @@ from train.data import file_sha256, fingerprint, load_or_skip
 from train.embeddings import EmbeddingCache, backbone_hash, layer_from_pooled, pooled_chunks
 from train.evaluation import Held, background_flags, evaluate_held, for_report
 from train.pool import Pool, assert_disjoint, main_plan, optimistic_plan, split_plan, subset
-from train.variants import (EVAL_CONDITIONS, make_variant, non_music_audio, non_music_sets, training_variants,
-                            variant_rng)
+from train.variants import EVAL_CONDITIONS, make_variant, non_music_features, training_variants, variant_rng
 
 DEFAULT_CACHE = Path.home() / ".cache" / "genre_model"
 _CACHE_VERSION = 3  # bump when the variants' audio changes in a way the parameters do not show
@@ -152,19 +151,8 @@ def extract(pool: Pool, backbone: MusiCNN, recipe: Recipe, cache_dir: Path, pool
             clip=clip, sha256=sha, duration=float(clean["duration"]), starts=clean["starts"], ends=clean["ends"],
             pooled={v: got[v]["pooled"] for v in variants},
             conditions={v: json.loads(str(got[v]["conditions"])) for v in variants}))
-    for set_name, _, n in non_music_sets(recipe.background_clips):
-        arrays = []
-        for i in range(n):
-            key = f"background-{set_name}-{i}"
-            got = cache.get(key, "bg")
-            if got is None:
-                samples = non_music_audio(set_name, i, mel.sample_rate, recipe.seed, pools)
-                pooled, _, _ = pooled_chunks(backbone, samples, mel=mel, chunk_seconds=recipe.chunk_seconds,
-                                             hop_seconds=recipe.hop_seconds)
-                cache.put(key, "bg", pooled=pooled)
-                got = cache.get(key, "bg")
-            arrays.append(got["pooled"])
-        out.background[set_name] = arrays
+    out.background = non_music_features(cache, recipe.background_clips, recipe.seed, mel.sample_rate, pools, lambda y: (
+        pooled_chunks(backbone, y, mel=mel, chunk_seconds=recipe.chunk_seconds, hop_seconds=recipe.hop_seconds)[0]))
     return out
 
 

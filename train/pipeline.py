@@ -44,7 +44,7 @@ from train.pool import Pool, assert_disjoint, build_pool, main_plan, split_plan,
 from train.sources import Source, clip_key, open_source
 from train.splits import Plan, holdout_plan
 from train.trainer import STATE_FILE, TrainConfig, fit, load_state
-from train.variants import EVAL_CONDITIONS, make_variant, non_music_audio, non_music_sets, variant_rng
+from train.variants import EVAL_CONDITIONS, make_variant, non_music_features, variant_rng
 
 TRAINED_ARCHS = ("cnn", "crnn-gru", "crnn-lstm", "mfcc5-cnn", "tabular-mlp")
 DEFAULT_CACHE = Path.home() / ".cache" / "genre_model" / "features"
@@ -210,17 +210,8 @@ def extract(source: Source, pool: Pool, spec: dict, cfg: RunConfig, audio_kinds:
             copy_snr=[drawn[f"aug{i}"].get("snr_db", SNR_CLEAN_DB) for i in range(copies)],
             conditions={v: got[v]["x"] for v in held_out}, drawn={v: drawn[v] for v in held_out}))
         result.kept.append(index)
-    for set_name, _, n in non_music_sets(cfg.background_clips):
-        arrays = []
-        for i in range(n):
-            key = f"background-{set_name}-{i}"
-            got = cache.get(key, "bg")
-            if got is None:
-                x, _, _ = _chunk_features(non_music_audio(set_name, i, sr, cfg.seed, pools), spec, cfg)
-                cache.put(key, "bg", x=x)
-                got = cache.get(key, "bg")
-            arrays.append(got["x"])
-        result.background[set_name] = arrays
+    result.background = non_music_features(cache, cfg.background_clips, cfg.seed, sr, pools,
+                                           lambda y: _chunk_features(y, spec, cfg)[0])
     return result
 
 

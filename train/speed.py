@@ -1,5 +1,6 @@
 """Measure CPU time per 30 s clip again for saved models, on a quiet machine, and store it in
-their eval_report.json (training runs measure it at the end, when other work may share the CPU).
+their eval_report.json and model card (training runs measure it at the end, when other work may
+share the CPU).
 
     python -m train.speed weights/default weights/cnn ...
 """
@@ -10,6 +11,7 @@ import json
 import sys
 from pathlib import Path
 
+from train.model_card import write_model_card
 from train.report import cpu_seconds_per_30s_clip
 
 
@@ -25,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         report = json.loads(path.read_text())
         report["cpu_seconds_per_30s_clip"] = seconds
         path.write_text(json.dumps(report, indent=1))
+        write_model_card(model_dir, report)
         print(f"{model_dir.name}: {seconds} s per 30 s clip")
     return 0
 

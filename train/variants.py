@@ -11,6 +11,7 @@ dB SNR), ``eval-mic`` and the fixed ``reference`` recording. ``background<i>`` /
 from __future__ import annotations
 
 import zlib
+from typing import Callable
 
 import numpy as np
 
@@ -70,10 +71,7 @@ def other_sound(index: int, split: str, sr: int, seed: int) -> np.ndarray:
     return not_music(int(BACKGROUND_SECONDS * sr), sr, rng)
 
 
-def non_music_sets(n: int) -> list[tuple[str, str, int]]:
-    """The music-free recordings a run uses: (set name, voices split, count); the quality layer
-    trains on the first two, the report scores the last two."""
-    return [("train", "train", n), ("other-train", "train", n), ("eval", "eval", n // 2), ("other-eval", "eval", n // 2)]
+NON_MUSIC_SETS = ("train", "other-train", "eval", "other-eval")  # the quality layer trains on the first two
 
 
 def non_music_audio(set_name: str, index: int, sr: int, seed: int, pools: dict[str, SpeechPool]) -> np.ndarray:
@@ -81,3 +79,21 @@ def non_music_audio(set_name: str, index: int, sr: int, seed: int, pools: dict[s
     if set_name.startswith("other"):
         return other_sound(index, split, sr, seed)
     return background(index, split, sr, seed, pools)
+
+
+def non_music_features(cache, n: int, seed: int, sr: int, pools: dict[str, SpeechPool],
+                       features: Callable[[np.ndarray], np.ndarray]) -> dict[str, list[np.ndarray]]:
+    """Each music-free set's chunk features (``features(samples) -> [n_chunks, ...]``), ``n``
+    recordings per training set and ``n // 2`` per held-out set, from ``cache`` when there."""
+    out = {}
+    for set_name in NON_MUSIC_SETS:
+        arrays = []
+        for i in range(n if "eval" not in set_name else n // 2):
+            key = f"background-{set_name}-{i}"
+            got = cache.get(key, "bg")
+            if got is None:
+                cache.put(key, "bg", x=features(non_music_audio(set_name, i, sr, seed, pools)))
+                got = cache.get(key, "bg")
+            arrays.append(got["x"])
+        out[set_name] = arrays
+    return out

@@ -29,7 +29,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "clip30.wav"
         sf.write(clip, synth.music_like(30.0, sr=44100, seed=11), 44100)
-        env = {**os.environ, "GENRE_COLLECTION": str(Path(tmp) / "c.sqlite")}
+        env = {**os.environ, "GENRE_COLLECTION": str(Path(tmp) / "c.sqlite"), "GENRE_MODELS_DIR": str(Path(tmp) / "models")}
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})

@@ -73,21 +73,30 @@ def _level_bar(level: float) -> str:
 
 
 def _timeline(session: LiveSession, labels: list[str], scale: float) -> None:
-    import altair as alt
-    import pandas as pd
-    rows = [{"end": r.end, "start": r.end - 3.0, "genre": labels[int(np.argmax(r.probabilities))],
-             "p": float(np.max(r.probabilities))} for r in list(session.results) if r.probabilities is not None]
-    if not rows:
+    """The last 60 s as a strip of coloured blocks, one per update (plain HTML: no figure to draw on
+    the server twice a second, nothing for the browser to re-layout)."""
+    results = [r for r in list(session.results) if r.probabilities is not None]
+    if not results:
         return
-    data = pd.DataFrame(rows)
-    now = session.seconds
-    chart = alt.Chart(data).mark_bar(height=22 * scale).encode(
-        x=alt.X("end:Q", title="seconds", scale=alt.Scale(domain=[max(0.0, now - 60), max(60.0, now)])),
-        y=alt.Y("genre:N", sort=labels, title=None, scale=alt.Scale(domain=labels)),
-        color=alt.Color("genre:N", scale=alt.Scale(domain=labels, range=OKABE_ITO[:len(labels)]), legend=None),
-        opacity=alt.Opacity("p:Q", scale=alt.Scale(domain=[0, 1]), legend=None),
-        tooltip=["genre", alt.Tooltip("p:Q", format=".0%"), "end"])
-    st.altair_chart(chart.properties(height=int(240 * scale)), width="stretch")
+    start = max(0.0, session.seconds - 60)  # the strip always spans 60 s, from start
+    hop = session.hop / session.sample_rate
+    blocks = []
+    for r in results:
+        if r.end - hop < start:
+            continue
+        g = int(np.argmax(r.probabilities))
+        blocks.append(f"<div title='{labels[g]} {np.max(r.probabilities):.0%} at {r.end:.0f} s' style='position:absolute;"
+                      f"left:{(r.end - hop - start) / 60:.2%};width:{hop / 60:.2%};top:0;bottom:0;"
+                      f"background:{OKABE_ITO[g % len(OKABE_ITO)]};opacity:{0.35 + 0.65 * float(np.max(r.probabilities)):.2f}'>"
+                      "</div>")
+    height = int(44 * scale)
+    legend = " ".join(f"<span style='white-space:nowrap;margin-right:12px'><span style='display:inline-block;width:12px;"
+                      f"height:12px;background:{OKABE_ITO[i % len(OKABE_ITO)]}'></span> {g}</span>"
+                      for i, g in enumerate(labels))
+    st.markdown(f"<div style='font-size:{0.9 * scale:.2f}rem'>The last minute (newest on the right)</div>"
+                f"<div style='position:relative;height:{height}px;background:#eee;border-radius:6px;overflow:hidden'>"
+                + "".join(blocks) + f"</div><div style='font-size:{0.8 * scale:.2f}rem;margin-top:4px'>{legend}</div>",
+                unsafe_allow_html=True)
 
 
 def _show(session: LiveSession, labels: list[str], scale: float) -> None:
@@ -174,7 +183,9 @@ def run() -> None:
         st_session_box[0] = session
         st.session_state["live_model"] = s.model
     if session is None:
-        st.info("Nothing heard yet. Allow the microphone when the browser asks.")
+        st.info("Nothing heard yet. Press **Start listening** and allow the microphone when the browser asks. If a "
+                "red *NotAllowedError* appears above, the microphone is blocked for this site: allow it (the icon at "
+                "the left of the address bar) and press Start again; on a phone, open the app over https.")
         return
     labels = st.session_state.get("live_labels", clf.labels)
 

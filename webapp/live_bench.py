@@ -76,7 +76,8 @@ def listen(n_sessions: int, minutes: float, mic: Path, genres: tuple[str, str]) 
     from webapp.serve import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app
     tmp = Path(tempfile.mkdtemp())
     log = tmp / "app.log"
-    url, proc = start_app({**os.environ, "GENRE_COLLECTION": str(tmp / "c.sqlite")}, log)
+    url, proc = start_app({**os.environ, "GENRE_COLLECTION": str(tmp / "c.sqlite"),
+                           "GENRE_MODELS_DIR": str(tmp / "models")}, log)
     out: dict = {"sessions": n_sessions}
     try:
         with sync_playwright() as p:

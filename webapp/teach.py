@@ -17,21 +17,22 @@ import streamlit as st
 
 from genre_model import plots, teach
 from genre_model.audio import SUPPORTED_HINT, load_audio
-from genre_model.checkpoint import available_models, class_models, resolve_model_dir, user_models_root
+from genre_model.checkpoint import available_models, class_models, user_models_root
 from genre_model.errors import AudioError, GenreModelError
 from webapp import analysis
 from webapp.collection import Collection, CollectionError
 from webapp.ui import classifier, settings, show
 
 BASE = "default"
-NEW_LABEL = "➕ new label…"
+NEW_LABEL = "New label…"
 _TRAIN_LOCK = threading.Lock()  # one training at a time per server: two classes queue, they do not halve speed
 
 
 def _base_key() -> str:
-    """Which base model the stored embeddings belong to (its weights file's size and time)."""
-    path = resolve_model_dir(BASE) / "model.safetensors"
-    return f"{BASE}:{path.stat().st_size}:{int(path.stat().st_mtime)}"
+    """Which base model the stored embeddings belong to: its training data and spectrogram settings
+    (the backbone is the fixed musicnn), so a retrained default re-embeds the clips once."""
+    info = classifier(BASE).info
+    return f"{BASE}:{info.training_data.get('fingerprint', '')[:16]}:{info.features}"
 
 
 def _embedding_of(coll: Collection, row: dict) -> teach.ClassClip:
@@ -56,8 +57,8 @@ def _label_picker(prefix: str, labels: list[str]) -> str | None:
     return choice
 
 
-def _add(coll: Collection, name: str, data: bytes, label: str, known: list[str]) -> None:
-    """Decode, check, store and embed one clip; a plain message for anything wrong."""
+def _add(coll: Collection, name: str, data: bytes, label: str, known: list[str]) -> tuple[str, str]:
+    """Decode, check, store and embed one clip; returns what to tell the user (kind, message)."""
     s = settings()
     try:
         label = teach.check_label(label, reserved=set(known))
@@ -65,17 +66,23 @@ def _add(coll: Collection, name: str, data: bytes, label: str, known: list[str])
         sha, clip = analysis.decode(clf, data, max_seconds=s.max_seconds)
         found = coll.find(sha)
         if found:
-            st.warning(f"{name}: this clip is already in the collection as “{found['name']}” ({found['label']}).")
-            return
+            return "warning", f"{name}: this clip is already in the collection as “{found['name']}” ({found['label']})."
         pred = analysis.analyse(clf, name, data, chunk_seconds=clf.info.chunk_seconds, hop_seconds=clf.info.hop_seconds,
                                 max_seconds=s.max_seconds).prediction
         clip_id = coll.add(name=name, label=label, clip=clip, prediction=pred, sha256=sha)
         _embedding_of(coll, next(r for r in coll.clips() if r["id"] == clip_id))
-        st.success(f"Added {name} as “{label}”.")
-    except (AudioError, teach.TeachError) as exc:
-        st.error(f"{name}: {exc.message if isinstance(exc, AudioError) else exc}")
-    except CollectionError as exc:
-        st.error(str(exc))
+        return "success", f"Added {name} as “{label}”."
+    except AudioError as exc:
+        return "error", f"{name}: {exc.message}"
+    except (teach.TeachError, CollectionError) as exc:
+        return "error", f"{name}: {exc}"
+
+
+def _added(messages: list[tuple[str, str]]) -> None:
+    """Keep the messages for the next run and start it with empty inputs (the clips are in)."""
+    st.session_state["teach_messages"] = messages
+    st.session_state["teach_round"] = st.session_state.get("teach_round", 0) + 1
+    st.rerun()
 
 
 def _inputs(coll: Collection, known: list[str]) -> None:
@@ -83,20 +90,24 @@ def _inputs(coll: Collection, known: list[str]) -> None:
     st.caption(f"At least {teach.MIN_CLIPS_PER_LABEL} clips per label, a few seconds to a minute each. A label can be "
                "one of the ten genres (to correct the model) or a new genre the class names. Clips you labelled on "
                "the Classify page are here too.")
-    tabs = st.tabs(["Record", "Upload"])
-    with tabs[0]:
+    for kind, message in st.session_state.pop("teach_messages", []):
+        getattr(st, kind)(message)
+    round_ = st.session_state.get("teach_round", 0)  # a new round gives fresh, empty inputs
+    left, right = st.columns(2, gap="large")  # side by side: tabs would jump back after each add
+    with left:
+        st.markdown("**Record**")
         label = _label_picker("rec", known)
-        rec = st.audio_input("Record a clip", sample_rate=44100, key="teach_audio_input")
+        rec = st.audio_input("Record a clip", sample_rate=44100, key=f"teach_audio_input_{round_}")
         if rec is not None and st.button("Add this recording", key="teach_add_rec"):
-            _add(coll, f"recording-{time.strftime('%H%M%S')}.wav", rec.getvalue(), label or "", known)
-    with tabs[1]:
+            _added([_add(coll, f"recording-{time.strftime('%H%M%S')}.wav", rec.getvalue(), label or "", known)])
+    with right:
+        st.markdown("**Upload**")
         label = _label_picker("up", known)
-        files = st.file_uploader(f"Audio files ({SUPPORTED_HINT})", accept_multiple_files=True, key="teach_uploads",
-                                 type=["wav", "mp3", "ogg", "flac", "au", "m4a", "aac"])
+        files = st.file_uploader(f"Audio files ({SUPPORTED_HINT})", accept_multiple_files=True,
+                                 key=f"teach_uploads_{round_}", type=["wav", "mp3", "ogg", "flac", "au", "m4a", "aac"])
         if files and st.button(f"Add {len(files)} file(s)", key="teach_add_files"):
             with st.spinner("Adding..."):
-                for f in files:
-                    _add(coll, f.name, f.getvalue(), label or "", known)
+                _added([_add(coll, f.name, f.getvalue(), label or "", known) for f in files])
 
 
 def _clip_list(coll: Collection, rows: list[dict]) -> None:
@@ -149,7 +160,10 @@ def _train(coll: Collection, rows: list[dict]) -> None:
                f"Trained and evaluated in {r['timings_s']['train_and_evaluate']:.1f} s."
                + (f" New labels: {', '.join(r['new_labels'])} (the default model cannot name them)." if r["new_labels"] else ""))
     s = settings()
-    show(lambda: plots.confusion(after["confusion"], r["labels"], title="Class model, cross-validated (rows: true)",
+    # only the labels the class's clips have or were given: ten empty rows help nobody
+    used = [i for i, row in enumerate(after["confusion"]) if sum(row) or sum(r2[i] for r2 in after["confusion"])]
+    cm = [[after["confusion"][i][j] for j in used] for i in used]
+    show(lambda: plots.confusion(cm, [r["labels"][i] for i in used], title="Class model, cross-validated (rows: true)",
                                  scale=s.scale))
     if r["changed"]:
         st.markdown("**Clips whose verdict changed**")
@@ -183,15 +197,17 @@ def save_class_model(result: teach.TeachResult, name: str, *, replace: bool = Fa
     if target.exists() and not replace:
         raise teach.TeachError(f"A class model named “{name}” exists: tick “Replace” or choose another name.")
     staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}-"))
-    teach.save_class_model(result, staging / name)
-    old = None
-    if target.exists():
-        old = root / f".{name}-old-{time.time_ns()}"
-        target.rename(old)
-    (staging / name).rename(target)
-    shutil.rmtree(staging, ignore_errors=True)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    try:
+        teach.save_class_model(result, staging / name)
+        old = None
+        if target.exists():
+            old = root / f".{name}-old-{time.time_ns()}"
+            target.rename(old)
+        (staging / name).rename(target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
