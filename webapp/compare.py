@@ -17,14 +17,16 @@ def run() -> None:
     st.dataframe(rows, hide_index=True, width="stretch", column_config={
         "held-out artists": st.column_config.TextColumn(
             help="Accuracy (95% interval) on clips whose artist the model never heard: artist-grouped cross-validation"),
-        "artist-filtered split": st.column_config.TextColumn(
+        "split (valid part)": st.column_config.TextColumn(
             help="Trained on the train part of GTZAN's artist-filtered split, scored on its valid part"),
         "noisy rooms": st.column_config.TextColumn(
             help="The same held-out clips through simulated classrooms (talk, crowd, clatter at 0-15 dB SNR)"),
-        "confidently wrong (rooms)": st.column_config.TextColumn(
-            help="Wrong verdicts in noisy rooms with no sign that the model could not judge"),
-        "calibration error": st.column_config.NumberColumn(format="%.3f",
-                                                           help="Expected calibration error of the clip verdicts"),
+        "wrong, no warning": st.column_config.TextColumn(
+            help="Share of noisy-room verdicts that were wrong with no sign that the model could not judge"),
+        "ECE": st.column_config.NumberColumn(format="%.3f",
+                                             help="Expected calibration error of the clip verdicts (0 = perfectly calibrated)"),
+        "CPU s / 30 s": st.column_config.NumberColumn(help="CPU seconds to classify 30 s of audio, end to end"),
+        "MB": st.column_config.NumberColumn(help="Size of the weights file"),
     })
     st.caption("Every figure is on music by artists the model never heard during training, so the rows compare like "
                "with like. Intervals are wide: rows whose intervals overlap are not clearly different.")

@@ -100,7 +100,7 @@ def _pct(m: dict | None) -> str:
     if not m:
         return "-"
     lo, hi = m["accuracy_ci95"]
-    return f"{m['accuracy']:.0%} ({lo:.0%}-{hi:.0%})"
+    return f"{m['accuracy']:.0%} ({100 * lo:.0f}-{100 * hi:.0f})"
 
 
 def comparison_rows(models: list[str] | None = None) -> list[dict]:
@@ -115,13 +115,13 @@ def comparison_rows(models: list[str] | None = None) -> list[dict]:
         room = m.get("noisy_room")
         ece = report.get("judgement", {}).get("calibration", {}).get("ece", {}).get("after", {}).get("clip_ece")
         rows.append({
-            "model": model, "architecture": facts["arch"],
-            "held-out artists": _pct(m.get("clean")), "files": (m.get("clean") or {}).get("n"),
-            "artist-filtered split": _pct(ev.get("split", {}).get("metrics", {}).get("clean")),
+            "model": model if model != "default" else f"default ({facts['arch']})",
+            "held-out artists": _pct(m.get("clean")),
+            "split (valid part)": _pct(ev.get("split", {}).get("metrics", {}).get("clean")),
             "noisy rooms": _pct(room),
-            "confidently wrong (rooms)": f"{room['confidently_wrong']:.0%}" if room and "confidently_wrong" in room else "-",
-            "calibration error": ece,
-            "CPU s / 30 s": report.get("cpu_seconds_per_30s_clip"), "size MB": facts["size_mb"],
+            "wrong, no warning": f"{room['confidently_wrong']:.0%}" if room and "confidently_wrong" in room else "-",
+            "ECE": round(ece, 3) if ece is not None else None,
+            "CPU s / 30 s": report.get("cpu_seconds_per_30s_clip"), "MB": facts["size_mb"],
         })
     return rows
 
