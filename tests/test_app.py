@@ -188,6 +188,28 @@ def test_every_trained_model_classifies_an_upload_and_opens_in_the_explorer(tmp_
     assert any(m.label == "Accuracy" for m in at.metric)
 
 
+def test_a_model_that_cannot_load_gets_a_plain_message(tmp_path, monkeypatch):
+    """Weights saved by an older version of the code (here: the default model without its
+    calibration and quality tensors) are named and explained, never a stack trace."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+    src = ROOT / "weights" / "default" / "model.safetensors"
+    with safe_open(str(src), "pt") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys() if not k.startswith("head.quality")}
+        meta = f.metadata()
+    (tmp_path / "models" / "old-model").mkdir(parents=True)
+    save_file(tensors, str(tmp_path / "models" / "old-model" / "model.safetensors"), metadata=meta)
+    monkeypatch.setenv("GENRE_COLLECTION", str(tmp_path / "collection.sqlite"))
+    monkeypatch.setenv("GENRE_MODELS_DIR", str(tmp_path / "models"))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["model"] = "old-model"
+    at.run()
+    assert not at.exception, at.exception
+    message = " ".join(e.value for e in at.error)
+    assert "old-model" in message and "cannot be loaded" in message and "head.quality" in message
+    assert "Choose another model" in message
+
+
 def test_config_hides_the_deploy_button_and_the_raw_page_list():
     import tomllib
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())

@@ -163,15 +163,18 @@ def test_no_raw_page_names_flash_while_the_app_loads(browser, server):
     ctx = browser.new_context(viewport={"width": 1280, "height": 720})  # a common projector size
     pg = ctx.new_page()
     pg.goto(server, wait_until="commit")
-    seen, deadline = set(), time.time() + 60
-    while time.time() < deadline and "What genre is this?" not in seen:
+    nav = {"Classify", "Live", "Explore", "Compare", "Teach", "How it works"}
+    seen, deadline = set(), time.time() + 90
+    # Watch from the first paint until the page and its whole top navigation are there (on a busy
+    # machine the navigation can paint a moment after the heading).
+    while time.time() < deadline and not ("What genre is this?" in seen and nav <= seen):
         text = pg.locator("body").inner_text()
         seen.update(line.strip() for line in text.splitlines() if line.strip())
         pg.wait_for_timeout(20)
     ctx.close()
-    assert "What genre is this?" in seen
+    assert "What genre is this?" in seen, seen
     assert not {"classify", "how it works", "streamlit app", "teach", "live"} & seen, seen
-    assert {"Classify", "Live", "Explore", "Compare", "Teach", "How it works"} <= seen  # none hidden in "more"
+    assert nav <= seen, seen  # none hidden in "more"
 
 
 def test_teach_a_new_genre_in_the_browser(page, server, tmp_path):

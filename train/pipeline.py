@@ -373,8 +373,14 @@ def run(cfg: RunConfig, command: str) -> dict:
     audio_kinds = [k for k in kinds if k in AUDIO_KINDS]
     spec = feature_spec(cfg.arch)
     pool = build_pool(source.clips, split_dir=cfg.split_files, artists_file=cfg.artists)
-    pools = speech_pools(Path(cfg.speech) if cfg.speech else None, Path(cfg.cache),
-                         spec["sample_rate"]) if source.kind != "table" else {}
+    def make_pools() -> dict:
+        return speech_pools(Path(cfg.speech) if cfg.speech else None, Path(cfg.cache),
+                            spec["sample_rate"]) if source.kind != "table" else {}
+    # Rank 0 writes the espeak-ng voices first; the other ranks then read the very same files.
+    pools = make_pools() if _rank() == 0 else None
+    _barrier()
+    if pools is None:
+        pools = make_pools()
     out = Path(cfg.out)
     run_dir = out / "run"
     if _rank() == 0:

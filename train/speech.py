@@ -7,6 +7,7 @@ noisy-room scores measure robustness to talkers the model never heard.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -52,8 +53,12 @@ def espeak_voices(cache: Path, voices: tuple[str, ...], sr: int, seed: int) -> l
         speed, pitch = int(rng.integers(140, 200)), int(rng.integers(20, 80))
         path = cache / f"{voice.replace('+', '_')}-{speed}-{pitch}.wav"
         if not path.is_file():
-            subprocess.run([exe, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(path), " ".join(SENTENCES)],
+            # Written under a private name and renamed: another process (a torchrun rank) never
+            # reads a half-written file.
+            part = path.with_name(f"{path.stem}.{os.getpid()}.part.wav")
+            subprocess.run([exe, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(part), " ".join(SENTENCES)],
                            check=True, capture_output=True)
+            os.replace(part, path)
         out.append(load_audio(path, sample_rate=sr).samples)
     return out
 

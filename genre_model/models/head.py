@@ -37,6 +37,9 @@ class GenreHead(nn.Module):
         self.quality = nn.Linear(in_features, len(QUALITY_CLASSES) + 1)
         nn.init.zeros_(self.quality.weight)
         nn.init.zeros_(self.quality.bias)
+        # Fitted in closed form after training (train.evaluation), never by backprop: frozen, so
+        # DistributedDataParallel does not wait for gradients that never come.
+        self.quality.requires_grad_(False)
 
     def standardize(self, emb: torch.Tensor) -> torch.Tensor:
         return (emb - self.mean) / self.std
