@@ -19,6 +19,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import numpy as np
 import torch
@@ -122,6 +123,9 @@ class Features:
 
 # ---------------------------------------------------------------- distributed helpers
 
+T = TypeVar("T")
+
+
 def _rank() -> int:
     return torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
 
@@ -129,6 +133,14 @@ def _rank() -> int:
 def _barrier() -> None:
     if torch.distributed.is_initialized():
         torch.distributed.barrier()
+
+
+def _rank0_first(make: Callable[[], T]) -> T:
+    """``make()`` on rank 0, then on the other ranks once it is done: what rank 0 writes to disk
+    (caches, generated voices) the others read instead of racing to write it too."""
+    result = make() if _rank() == 0 else None
+    _barrier()
+    return make() if _rank() > 0 else result
 
 
 def _init_distributed(device: str) -> str:
@@ -373,14 +385,9 @@ def run(cfg: RunConfig, command: str) -> dict:
     audio_kinds = [k for k in kinds if k in AUDIO_KINDS]
     spec = feature_spec(cfg.arch)
     pool = build_pool(source.clips, split_dir=cfg.split_files, artists_file=cfg.artists)
-    def make_pools() -> dict:
-        return speech_pools(Path(cfg.speech) if cfg.speech else None, Path(cfg.cache),
-                            spec["sample_rate"]) if source.kind != "table" else {}
     # Rank 0 writes the espeak-ng voices first; the other ranks then read the very same files.
-    pools = make_pools() if _rank() == 0 else None
-    _barrier()
-    if pools is None:
-        pools = make_pools()
+    pools = _rank0_first(lambda: speech_pools(Path(cfg.speech) if cfg.speech else None, Path(cfg.cache),
+                                              spec["sample_rate"]) if source.kind != "table" else {})
     out = Path(cfg.out)
     run_dir = out / "run"
     if _rank() == 0:
@@ -388,10 +395,7 @@ def run(cfg: RunConfig, command: str) -> dict:
             shutil.rmtree(run_dir)  # a fresh run never mixes with an old one's state
         run_dir.mkdir(parents=True, exist_ok=True)
     # Rank 0 extracts first; the other ranks then read the same features from the cache.
-    features = extract(source, pool, spec, cfg, audio_kinds, pools) if _rank() == 0 else None
-    _barrier()
-    if features is None:
-        features = extract(source, pool, spec, cfg, audio_kinds, pools)
+    features = _rank0_first(lambda: extract(source, pool, spec, cfg, audio_kinds, pools))
     pool = subset(pool, features.kept)
     items = features.items
     genres = sorted({c.label for c in source.clips})

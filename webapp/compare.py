@@ -16,7 +16,8 @@ def run() -> None:
     rows = comparison_rows()
     st.dataframe(rows, hide_index=True, width="stretch", column_config={
         "held-out artists": st.column_config.TextColumn(
-            help="Accuracy (95% interval) on clips whose artist the model never heard: artist-grouped cross-validation"),
+            help="Accuracy (95% interval), n files, on clips whose artist the model never heard: artist-grouped "
+                 "cross-validation"),
         "split (valid part)": st.column_config.TextColumn(
             help="Trained on the train part of GTZAN's artist-filtered split, scored on its valid part"),
         "noisy rooms": st.column_config.TextColumn(

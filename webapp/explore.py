@@ -30,7 +30,8 @@ def _summary(report: dict, condition: str) -> None:
     if "confidently_wrong" in m:
         c4.metric("Confidently wrong", f"{m['confidently_wrong']:.0%}",
                   help="Wrong, and the model gave no sign that it could not judge (unsure, unfamiliar, too noisy).")
-    st.caption(report_headline(report))
+    st.caption(f"Accuracy {m['accuracy']:.1%} (95% interval {lo:.1%}-{hi:.1%}) over {m['n']} clips. "
+               + report_headline(report))
 
 
 def _clip_audio(report: dict, clip: dict) -> tuple[bytes | None, str]:

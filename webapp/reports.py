@@ -100,7 +100,7 @@ def _pct(m: dict | None) -> str:
     if not m:
         return "-"
     lo, hi = m["accuracy_ci95"]
-    return f"{m['accuracy']:.0%} ({100 * lo:.0f}-{100 * hi:.0f})"
+    return f"{m['accuracy']:.0%} ({100 * lo:.0f}-{100 * hi:.0f}), n={m['n']}"
 
 
 def comparison_rows(models: list[str] | None = None) -> list[dict]:
