@@ -2,13 +2,14 @@
 
 Starts ``streamlit run`` on 127.0.0.1, opens the Live page in headless Chromium whose fake
 microphone loops a generated file (segment A, then segment B, 20 s each, chosen so the model gives
-them different genres), and prints:
+them different genres, steadily, after the Opus codec the browser sends them through), and prints:
 
 - latency: from a change in the played audio to the big verdict on screen showing the new genre
   (the played position is timed from the server's first received frame, so the few tens of
   milliseconds the first frame takes to arrive are not counted);
-- updates per minute on screen, the server's CPU share, and its memory at the start and after
-  ``--minutes`` of listening (the Live page keeps at most 10 minutes of audio per listener);
+- updates per minute on screen, the server's CPU share, and its memory before Start, after the first
+  minute of listening (the stream and the worker warmed up) and after ``--minutes`` (the Live page
+  keeps at most 10 minutes of audio per listener: 19 MB at 16 kHz);
 - the same latency and CPU with ``--sessions`` listeners at once (4 by default).
 
 Needs Debian's chromium and playwright (requirements-dev.txt).
@@ -17,6 +18,7 @@ Needs Debian's chromium and playwright (requirements-dev.txt).
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import re
 import sys
@@ -35,24 +37,65 @@ SR = 48000
 GENRE = re.compile(r"^(BLUES|CLASSICAL|COUNTRY|DISCO|HIPHOP|JAZZ|METAL|POP|REGGAE|ROCK) \d+%$")
 
 
+def opus_round_trip(x: np.ndarray, sr: int = SR, bitrate: int = 32000) -> np.ndarray:
+    """``x`` (mono float) encoded and decoded with Opus, as the browser sends it over WebRTC (PyAV, which
+    aiortc brings). The codec changes what the model hears: the opening of one generated segment is
+    "jazz" as written and "rock"/"blues" after Opus."""
+    import av
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="ogg") as out:
+        stream = out.add_stream("libopus", rate=sr)
+        stream.bit_rate, stream.layout = bitrate, "mono"
+        pcm = (np.clip(x, -1, 1) * 32767).astype(np.int16)
+        for i in range(0, len(pcm), 960):  # 20 ms frames, as WebRTC sends them
+            frame = av.AudioFrame.from_ndarray(pcm[None, i:i + 960], format="s16", layout="mono")
+            frame.sample_rate = sr
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    buf.seek(0)
+    with av.open(buf) as inp:
+        y = np.concatenate([f.to_ndarray().reshape(-1) for f in inp.decode(audio=0)])
+    return (y / 32768.0 if y.dtype == np.int16 else y).astype(np.float32)[:len(x)]
+
+
+def _steady_genre(clf, x: np.ndarray, lo: float, hi: float) -> str | None:
+    """The genre of every 3 s chunk (hop 1.5 s) of ``x`` between ``lo`` and ``hi`` seconds, if they all agree."""
+    chunks = [x[int(t * SR):int((t + 3) * SR)] for t in np.arange(lo, hi - 3 + 1e-6, 1.5)]
+    genres = {clf.predict(synth.wav_bytes(c, SR)).genre() for c in chunks}
+    return genres.pop() if len(genres) == 1 else None
+
+
+def _looped_bar(x: np.ndarray, *, bpm: float, first_beat: int) -> np.ndarray:
+    """One 4-beat bar of ``x`` repeated for a whole segment: the generated music drifts from bar to bar
+    (the model calls some bars blues, some jazz), a loop of one bar stays one genre."""
+    bar = int(4 * 60 / bpm * SR)
+    start = int(first_beat * 60 / bpm * SR)
+    return np.tile(x[start:start + bar], int(np.ceil(SEGMENT * SR / bar)))[:int(SEGMENT * SR)]
+
+
 def _segments() -> tuple[np.ndarray, np.ndarray, str, str]:
-    """Two generated segments the default model hears as two different genres (checked here)."""
+    """Two generated segments the default model hears as two different genres, steadily, after the
+    Opus codec, with each following the other as the fake microphone loops them (checked here)."""
     from genre_model.predict import Classifier
     clf = Classifier("default", device="cpu")
-    # Rich, drum-led material: it reaches the server through the browser's Opus codec much as it was
-    # written (a pure-tone chord does not: the codec turned one into "blues" for the model).
-    candidates = [synth.music_like(SEGMENT, sr=SR, seed=6, bpm=70), synth.drum_pattern(SEGMENT, sr=SR, bpm=120, seed=1),
-                  synth.music_like(SEGMENT, sr=SR, seed=4, bpm=130), synth.drum_pattern(SEGMENT, sr=SR, bpm=150, seed=1)]
-    steady = []
-    for c in candidates:  # only segments whose every 3 s chunk gets the same genre
-        chunks = clf.predict(synth.wav_bytes(c, SR)).chunk_genres
-        if len(set(chunks)) == 1:
-            steady.append((c, chunks[0]))
-    for i in range(len(steady)):
-        for j in range(i + 1, len(steady)):
-            if steady[i][1] != steady[j][1]:
-                return steady[i][0], steady[j][0], steady[i][1], steady[j][1]
-    raise RuntimeError("no two generated segments get two different, steady genres from the model")
+    candidates = [_looped_bar(synth.music_like(SEGMENT, sr=SR, seed=6, bpm=70), bpm=70, first_beat=8),
+                  synth.drum_pattern(SEGMENT, sr=SR, bpm=120, seed=1),
+                  _looped_bar(synth.music_like(SEGMENT, sr=SR, seed=4, bpm=130), bpm=130, first_beat=8),
+                  synth.drum_pattern(SEGMENT, sr=SR, bpm=150, seed=1)]
+    for i in range(len(candidates)):
+        for j in range(len(candidates)):
+            if i == j:
+                continue
+            a, b = candidates[i], candidates[j]
+            heard = opus_round_trip(np.concatenate([a, b, a, b]))
+            # the chunks wholly inside the second A and the second B (after a loop, as in the browser)
+            ga = _steady_genre(clf, heard, 2 * SEGMENT, 3 * SEGMENT)
+            gb = _steady_genre(clf, heard, 3 * SEGMENT, 4 * SEGMENT)
+            if ga and gb and ga != gb:
+                return a, b, ga, gb
+    raise RuntimeError("no two generated segments get two different, steady genres from the model after Opus")
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -112,7 +155,10 @@ def listen(n_sessions: int, minutes: float, mic: Path, genres: tuple[str, str]) 
             updates0 = [_update_count(pg) for pg in pages]
             shown: list[list[tuple[float, str]]] = [[] for _ in pages]
             end = time.time() + minutes * 60
+            warm_at, rss_warm = time.time() + min(60.0, minutes * 30), None
             while time.time() < end:
+                if rss_warm is None and time.time() > warm_at:
+                    rss_warm = rss_mb(proc.pid)
                 for i, page in enumerate(pages):
                     shown[i].append((time.time(), _verdict(page)))
                 time.sleep(0.1 if n_sessions == 1 else 0.25)
@@ -120,6 +166,7 @@ def listen(n_sessions: int, minutes: float, mic: Path, genres: tuple[str, str]) 
             out["updates_per_minute"] = round(float(np.mean([(_update_count(pg) - u0) / minutes
                                                              for pg, u0 in zip(pages, updates0)])), 1)
             out["rss_start_mb"], out["rss_end_mb"] = round(rss_start), round(rss_mb(proc.pid))
+            out["rss_warm_mb"] = round(rss_warm or out["rss_end_mb"])
             out["latencies_s"] = sorted(l for start, trace in zip(starts, shown) for l in _latencies(start, trace, genres))
             for browser in browsers:
                 browser.close()
@@ -149,7 +196,8 @@ def _summary(r: dict) -> str:
     text = (f"{r['sessions']} session(s): latency median {np.median(lat):.2f} s, max {max(lat):.2f} s over "
             f"{len(lat)} changes" if lat else f"{r['sessions']} session(s): no genre change seen")
     return (text + f"; {r['updates_per_minute']} updates/min per session; server CPU {r['cpu_share']:.0%} of one core; "
-            f"server memory {r['rss_start_mb']} MB at start -> {r['rss_end_mb']} MB")
+            f"server memory {r['rss_start_mb']} MB before Start -> {r['rss_warm_mb']} MB after the first minute -> "
+            f"{r['rss_end_mb']} MB at the end")
 
 
 def main(argv: list[str] | None = None) -> int:
