@@ -61,9 +61,10 @@ def opus_round_trip(x: np.ndarray, sr: int = SR, bitrate: int = 32000) -> np.nda
 
 
 def _steady_genre(clf, x: np.ndarray, lo: float, hi: float) -> str | None:
-    """The genre of every 3 s chunk (hop 1.5 s) of ``x`` between ``lo`` and ``hi`` seconds, if they all agree."""
-    chunks = [x[int(t * SR):int((t + 3) * SR)] for t in np.arange(lo, hi - 3 + 1e-6, 1.5)]
-    genres = {clf.predict(synth.wav_bytes(c, SR)).genre() for c in chunks}
+    """The genre of every chunk of ``x`` between ``lo`` and ``hi`` seconds, chunked as the Live page
+    chunks (the model's chunk length, the page's hop), if they all agree."""
+    from webapp.live import HOP_SECONDS
+    genres = set(clf.predict(synth.wav_bytes(x[int(lo * SR):int(hi * SR)], SR), hop_seconds=HOP_SECONDS).chunk_genres)
     return genres.pop() if len(genres) == 1 else None
 
 
