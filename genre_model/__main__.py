@@ -40,15 +40,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def format_human(path: str, pred: Prediction, aggregate: str) -> str:
-    verdict, score = pred.top_k(1, aggregate)[0]
+    j = pred.judgement(aggregate)
     how = "mean probability" if aggregate == "mean" else "majority vote"
-    lines = [f"{path}: {verdict} ({score:.0%}, {how} over {len(pred.starts)} chunks of {pred.duration:.1f} s audio)"]
+    said = f"Can't judge: {j.cannot_judge} (best guess {j.genre} {j.confidence:.0%}" if j.cannot_judge else \
+        f"{j.genre} ({j.confidence:.0%}"
+    lines = [f"{path}: {said}, {how} over {len(pred.starts)} chunks of {pred.duration:.1f} s audio)"]
     lines.append("  top 3: " + " | ".join(f"{g} {s:.0%}" for g, s in pred.top_k(3, aggregate)))
     quality = pred.quality()
     if quality["snr_db"] is not None:
         lines.append(f"  recording: music-to-noise about {quality['snr_db']:.0f} dB, "
                      f"no-music probability {quality['no_music']:.0%}")
-    lines.extend(f"  note: {m}" for m in pred.advice(aggregate))
+    lines.extend(f"  note: {m}" for m in j.advice)
     lines.extend(f"  warning: {w}" for w in pred.warnings)
     lines.append(f"  {'start':>7} {'end':>7}  {'genre':<10} {'p':>5}")
     for s, e, g, p in zip(pred.starts, pred.ends, pred.chunk_genres, pred.probabilities.max(axis=1)):

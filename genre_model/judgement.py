@@ -1,6 +1,10 @@
-"""When a model should not be trusted, and what to tell the user.
+"""When a model should not be trusted, and what to tell the user: the one judgement path.
 
-Four signals, each from the model's own outputs for a clip (see :class:`genre_model.predict.Prediction`):
+:func:`assess` turns the evidence for a verdict (genre scores and quality values, of a whole clip
+or of a live window) into a :class:`Judgement`: the flags, the headline and the advice. Classify,
+the CLI, Live and training's evaluation (where the limits are chosen) all call it.
+
+Four signals, each from the model's own outputs (see :class:`genre_model.predict.Prediction`):
 
 - **no music**: the quality layer hears mostly talk or room noise;
 - **too noisy**: the estimated music-to-noise ratio is below the model's limit;
@@ -16,6 +20,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+
+import numpy as np
+
+FLAG_NAMES = ("no_music", "too_noisy", "unfamiliar", "unsure")
 
 
 @dataclass(frozen=True)
@@ -35,35 +43,105 @@ class Rules:
         return cls(**{k: v for k, v in (data or {}).items() if k in known})
 
 
-def judge(confidence: float, novelty: float, no_music: float, snr_db: float, rules: Rules,
-          not_music: float = math.nan) -> dict[str, bool]:
-    """Which signals fire for a clip (the quality values may be NaN: the model cannot tell)."""
-    room = not math.isnan(no_music) and no_music > rules.no_music_above
+@dataclass(frozen=True)
+class Evidence:
+    """What a verdict rests on: a score per genre (calibrated probabilities, or vote shares) and
+    the quality values, each NaN when the model cannot tell."""
+
+    scores: np.ndarray
+    novelty: float = math.nan
+    no_music: float = math.nan
+    not_music: float = math.nan
+    snr_db: float = math.nan
+    tiebreak: np.ndarray | None = None   # breaks ties between equal scores (a vote: the mean probabilities)
+
+    @property
+    def confidence(self) -> float:
+        return float(np.max(self.scores))
+
+    @property
+    def best(self) -> int:
+        scores = np.asarray(self.scores, dtype=np.float64)
+        if self.tiebreak is not None:
+            scores = scores + np.asarray(self.tiebreak) * 1e-6
+        return int(np.argmax(scores))
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The outcome: which signals fire, the genre and its score, and what to tell the user."""
+
+    genre: str
+    confidence: float
+    flags: dict[str, bool]
+    advice: list[str]
+    snr_db: float = math.nan
+
+    @property
+    def cannot_judge(self) -> str | None:
+        """Why no genre should be shown at all ("mostly talk or noise", "too noisy"), or None."""
+        if self.flags["no_music"]:
+            return "mostly talk or noise"
+        if self.flags["too_noisy"]:
+            return "too noisy"
+        return None
+
+    @property
+    def doubtful(self) -> bool:
+        """A genre is shown, but dimmed: the model is unsure or the audio is unfamiliar."""
+        return self.flags["unsure"] or self.flags["unfamiliar"]
+
+    @property
+    def headline(self) -> str:
+        """What the big text says: ``Can't judge: too noisy`` or ``ROCK 84%``."""
+        why = self.cannot_judge
+        return f"Can't judge: {why}" if why else f"{self.genre.upper()} {self.confidence:.0%}"
+
+    @property
+    def status(self) -> str:
+        """The recording-quality status of the JSON output: no_music, too_noisy, unknown or ok."""
+        if self.flags["no_music"]:
+            return "no_music"
+        if self.flags["too_noisy"]:
+            return "too_noisy"
+        return "unknown" if math.isnan(self.snr_db) else "ok"
+
+
+def flags_for(evidence: Evidence, rules: Rules) -> dict[str, bool]:
+    """Which signals fire (the quality values may be NaN: the model cannot tell)."""
+    e = evidence
+    room = not math.isnan(e.no_music) and e.no_music > rules.no_music_above
     flags = {
         "no_music": room,
-        "too_noisy": rules.noisy_snr_below is not None and not math.isnan(snr_db) and snr_db < rules.noisy_snr_below,
-        "unfamiliar": (novelty > rules.novelty_limit or room
-                       or (not math.isnan(not_music) and not_music > rules.not_music_above)),
-        "unsure": confidence < rules.unsure_below,
+        "too_noisy": rules.noisy_snr_below is not None and not math.isnan(e.snr_db) and e.snr_db < rules.noisy_snr_below,
+        "unfamiliar": (e.novelty > rules.novelty_limit or room
+                       or (not math.isnan(e.not_music) and e.not_music > rules.not_music_above)),
+        "unsure": e.confidence < rules.unsure_below,
     }
     flags["any"] = any(flags.values())
     return flags
 
 
-def messages(flags: dict[str, bool], *, snr_db: float = math.nan, confidence: float = math.nan,
-             rules: Rules = Rules()) -> list[str]:
+def advice_for(flags: dict[str, bool], evidence: Evidence, rules: Rules) -> list[str]:
     """Plain advice for each signal that fired, most important first."""
     out = []
-    if flags.get("no_music"):
+    if flags["no_music"]:
         out.append("This sounds mostly like talking or room noise, not music. Turn the music up or hold the "
                    "microphone closer to the speaker, and ask the room to be quiet for a moment.")
-    elif flags.get("too_noisy"):
+    elif flags["too_noisy"]:
         out.append(f"Too noisy to judge: the music is barely louder than the noise around it (about "
-                   f"{snr_db:.0f} dB). Turn the music up or move closer to the speaker.")
-    if flags.get("unfamiliar") and not flags.get("no_music"):
+                   f"{evidence.snr_db:.0f} dB). Turn the music up or move closer to the speaker.")
+    if flags["unfamiliar"] and not flags["no_music"]:
         out.append("This audio is unlike the music the model was trained on. Is it music? Speech, noise, a test "
                    "tone or a very distant recording still gets one of the labels.")
-    if flags.get("unsure"):
-        out.append(f"The model is unsure: its best guess scores {confidence:.0%}, below {rules.unsure_below:.0%}. "
-                   "Treat the verdict as a guess; the genre timeline shows where it hesitates.")
+    if flags["unsure"]:
+        out.append(f"The model is unsure: its best guess scores {evidence.confidence:.0%}, below "
+                   f"{rules.unsure_below:.0%}. Treat the verdict as a guess; the genre timeline shows where it hesitates.")
     return out
+
+
+def assess(labels: list[str], evidence: Evidence, rules: Rules) -> Judgement:
+    """The judgement of ``evidence`` (scores in the order of ``labels``) under the model's ``rules``."""
+    flags = flags_for(evidence, rules)
+    return Judgement(genre=labels[evidence.best], confidence=evidence.confidence, flags=flags,
+                     advice=advice_for(flags, evidence, rules), snr_db=float(evidence.snr_db))

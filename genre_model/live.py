@@ -9,7 +9,9 @@ chunk is classified every hop, and the verdict follows the music. No Streamlit h
   missed are dropped (counted), never queued: the verdict is always about the newest audio.
 - Each result holds the calibrated chunk probabilities, the quality signals and the level; the
   session keeps the last :data:`TIMELINE_SECONDS` of results and an exponential average of the
-  probabilities (:data:`SMOOTHING`) so the big verdict does not flicker.
+  probabilities and quality values (:data:`SMOOTHING`), the live window, so the big verdict does
+  not flicker. The window is judged by :func:`genre_model.judgement.assess`, as a clip is on the
+  Classify page: the "cannot judge" signals are about exactly what the big verdict shows.
 """
 
 from __future__ import annotations
@@ -18,17 +20,17 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import numpy as np
 import soxr
 
 from .features import model_input
-from .judgement import judge
+from .judgement import Evidence, Judgement, Rules, assess
 
 MAX_TAKE_MINUTES = 10.0
 TIMELINE_SECONDS = 60.0
-SMOOTHING = 0.5           # weight of the newest chunk in the smoothed probabilities
+SMOOTHING = 0.5           # weight of the newest chunk in the smoothed probabilities and quality values
 SILENCE_DBFS = -60.0      # quieter than this: "too quiet", nothing is classified
 QUIET_DBFS = -40.0        # quieter than this: classified, with a "turn it up" hint
 NO_AUDIO_SECONDS = 5.0    # started, but no frame for this long: the stream does not reach the server
@@ -41,13 +43,13 @@ class LiveResult:
 
     end: float
     probabilities: np.ndarray | None       # calibrated, [n_genres]; None when too quiet to classify
-    smoothed: np.ndarray | None
+    smoothed: np.ndarray | None            # the live window's probabilities (what the big verdict shows)
     level_dbfs: float
     novelty: float = float("nan")
     no_music: float = float("nan")
     not_music: float = float("nan")
     snr_db: float = float("nan")
-    flags: dict = field(default_factory=dict)
+    judgement: Judgement | None = None     # of the live window, set by LiveSession.add_result
     computed_at: float = 0.0                # wall clock
 
 
@@ -70,11 +72,14 @@ class LiveSession:
     """The audio and results of one listener. ``push`` is called from the audio callback thread;
     everything else from the worker or the page."""
 
-    def __init__(self, sample_rate: int, *, chunk_seconds: float = 3.0, hop_seconds: float = 1.5,
-                 max_minutes: float = MAX_TAKE_MINUTES):
+    def __init__(self, sample_rate: int, *, chunk_seconds: float, hop_seconds: float,
+                 labels: list[str] | None = None, rules: Rules | None = None, max_minutes: float = MAX_TAKE_MINUTES):
         self.sample_rate = sample_rate
-        self.chunk = int(chunk_seconds * sample_rate)
-        self.hop = int(hop_seconds * sample_rate)
+        # rounded as genre_model.chunking.chunk_spans rounds, so a live chunk is a Classify chunk
+        self.chunk = int(round(chunk_seconds * sample_rate))
+        self.hop = int(round(hop_seconds * sample_rate))
+        self.labels = labels
+        self.rules = rules or Rules()
         self.capacity = int(max_minutes * 60 * sample_rate)
         self._buffer = np.zeros(self.capacity, dtype=np.int16)  # a ring: bounded whatever the take's length
         self._written = 0          # samples received in all (stream time * sample_rate)
@@ -89,8 +94,14 @@ class LiveSession:
         self.dropped = 0           # chunks skipped because the worker was behind
         self.classified = 0
         self.level = -120.0
-        self._smoothed: np.ndarray | None = None
+        self._window: Evidence | None = None
         self.closed = False
+
+    @classmethod
+    def for_model(cls, clf, **kwargs) -> "LiveSession":
+        """A session chunked and judged as ``clf`` (a :class:`genre_model.predict.Classifier`) wants."""
+        return cls(clf.sample_rate, chunk_seconds=clf.info.chunk_seconds, hop_seconds=clf.info.hop_seconds,
+                   labels=clf.labels, rules=clf.rules, **kwargs)
 
     # ---- the audio callback side
 
@@ -160,10 +171,17 @@ class LiveSession:
         return int(end)
 
     def add_result(self, result: LiveResult) -> None:
+        """Append a classified chunk; a chunk with probabilities moves the live window, which is judged."""
         if result.probabilities is not None:
-            p = result.probabilities
-            self._smoothed = p if self._smoothed is None else SMOOTHING * p + (1 - SMOOTHING) * self._smoothed
-            result.smoothed = self._smoothed.copy()
+            new = Evidence(result.probabilities, novelty=result.novelty, no_music=result.no_music,
+                           not_music=result.not_music, snr_db=result.snr_db)
+            old = self._window
+            self._window = new if old is None else Evidence(**{
+                k: SMOOTHING * getattr(new, k) + (1 - SMOOTHING) * getattr(old, k)
+                for k in ("scores", "novelty", "no_music", "not_music", "snr_db")})
+            result.smoothed = np.array(self._window.scores, copy=True)
+            labels = self.labels or [str(i) for i in range(len(result.probabilities))]
+            result.judgement = assess(labels, self._window, self.rules)
         self.results.append(result)
         self.classified += 1
 
@@ -234,9 +252,6 @@ def classify_chunk(session: LiveSession, clf, end: int) -> LiveResult:
     if level < SILENCE_DBFS or len(chunk) < session.chunk:
         return result
     out = clf.predict_chunks(model_input(clf.info.features, chunk[None], clf.device))
-    p = out["probabilities"][0]
-    result.probabilities = p
-    result.novelty, result.no_music, result.not_music, result.snr_db = (
-        float(out["novelty"][0]), float(out["no_music"][0]), float(out["not_music"][0]), float(out["snr_db"][0]))
-    result.flags = judge(float(p.max()), result.novelty, result.no_music, result.snr_db, clf.rules, result.not_music)
-    return result
+    return replace(result, probabilities=out["probabilities"][0], novelty=float(out["novelty"][0]),
+                   no_music=float(out["no_music"][0]), not_music=float(out["not_music"][0]),
+                   snr_db=float(out["snr_db"][0]))

@@ -14,7 +14,7 @@ from .audio import DEFAULT_MAX_SECONDS, DEFAULT_MIN_SECONDS, AudioClip, Source, 
 from .checkpoint import load_checkpoint, resolve_model_dir
 from .chunking import chunk_spans, cut_chunks
 from .features import model_input
-from .judgement import Rules, judge, messages
+from .judgement import Evidence, Judgement, Rules, assess
 
 AGGREGATES = ("mean", "vote")
 
@@ -62,9 +62,7 @@ class Prediction:
 
     def genre(self, aggregate: str = "mean") -> str:
         """The verdict. A tied vote goes to the tied genre with the higher mean probability."""
-        scores = self.scores(aggregate)
-        tiebreak = self.probabilities.mean(axis=0) * 1e-6 if aggregate == "vote" else 0.0
-        return self.labels[int(np.argmax(scores + tiebreak))]
+        return self.judgement(aggregate).genre
 
     def top_k(self, k: int = 3, aggregate: str = "mean") -> list[tuple[str, float]]:
         scores = self.scores(aggregate)
@@ -82,33 +80,31 @@ class Prediction:
             return None if a is None or np.isnan(a).all() else round(float(np.nanmedian(a)), 3)
         return {"no_music": median(self.no_music), "not_music": median(self.not_music), "snr_db": median(self.snr_db)}
 
-    def flags(self, aggregate: str = "mean") -> dict[str, bool]:
-        """Which "cannot judge" signals fire (see :mod:`genre_model.judgement`)."""
+    def evidence(self, aggregate: str = "mean") -> Evidence:
+        """The clip's scores and quality values (medians over chunks), as the judgement reads them."""
         q = {k: np.nan if v is None else v for k, v in self.quality().items()}
-        return judge(self.top_k(1, aggregate)[0][1], float(np.median(self.novelty)), q["no_music"], q["snr_db"],
-                     self.rules, q["not_music"])
+        return Evidence(self.scores(aggregate), novelty=float(np.median(self.novelty)), no_music=q["no_music"],
+                        not_music=q["not_music"], snr_db=q["snr_db"],
+                        tiebreak=self.probabilities.mean(axis=0) if aggregate == "vote" else None)
+
+    def judgement(self, aggregate: str = "mean") -> Judgement:
+        """The verdict, the "cannot judge" signals and the advice (see :mod:`genre_model.judgement`)."""
+        return assess(self.labels, self.evidence(aggregate), self.rules)
+
+    def flags(self, aggregate: str = "mean") -> dict[str, bool]:
+        return self.judgement(aggregate).flags
 
     def advice(self, aggregate: str = "mean") -> list[str]:
         """Plain messages for the signals that fire, most important first."""
-        q = self.quality()
-        return messages(self.flags(aggregate), snr_db=np.nan if q["snr_db"] is None else q["snr_db"],
-                        confidence=self.top_k(1, aggregate)[0][1], rules=self.rules)
-
-    def is_unsure(self, aggregate: str = "mean") -> bool:
-        return self.flags(aggregate)["unsure"]
-
-    def is_unfamiliar(self) -> bool:
-        """True when most chunks lie far from the training data (speech, noise, a tone...)."""
-        return self.flags()["unfamiliar"]
+        return self.judgement(aggregate).advice
 
     def to_dict(self, aggregate: str = "mean") -> dict:
         scores = self.scores(aggregate)
-        flags = self.flags(aggregate)
-        quality = self.quality()
-        quality["status"] = ("no_music" if flags["no_music"] else "too_noisy" if flags["too_noisy"]
-                             else "unknown" if quality["snr_db"] is None else "ok")
+        judgement = self.judgement(aggregate)
+        flags = judgement.flags
+        quality = self.quality() | {"status": judgement.status}
         return {
-            "genre": self.genre(aggregate),
+            "genre": judgement.genre,
             "aggregate": aggregate,
             "probabilities": {g: round(float(p), 6) for g, p in zip(self.labels, scores)},
             "top3": [{"genre": g, "score": round(s, 6)} for g, s in self.top_k(3, aggregate)],
@@ -119,7 +115,7 @@ class Prediction:
             "quality": quality,
             "judged": not flags["any"],
             "rules": self.rules.to_dict(),
-            "warnings": self.advice(aggregate) + list(self.warnings),
+            "warnings": judgement.advice + list(self.warnings),
             "chunks": [
                 {"start": round(float(s), 3), "end": round(float(e), 3), "genre": self.labels[int(np.argmax(p))],
                  "novelty": round(float(n), 4),

@@ -299,7 +299,7 @@ def test_teach_refuses_too_few_clips_with_a_plain_message(app):
 def test_a_stopped_live_take_opens_in_classify(app):
     """The Live page's non-stream part: after Stop, the take is kept and opens in the full analysis."""
     from genre_model.live import LiveSession
-    session = LiveSession(16000)
+    session = LiveSession(16000, chunk_seconds=3.0, hop_seconds=1.5)
     audio = synth.music_like(8.0, sr=48000, seed=3)
     for i in range(0, len(audio), 960):
         session.push(audio[i:i + 960], 48000)

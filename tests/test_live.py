@@ -50,7 +50,7 @@ def test_a_chunk_is_due_every_hop_and_stale_chunks_are_dropped():
 
 
 def test_smoothing_follows_the_music_without_flicker():
-    s = LiveSession(SR)
+    s = LiveSession(SR, chunk_seconds=3.0, hop_seconds=1.5)
     a, b = np.array([0.9, 0.1]), np.array([0.2, 0.8])
     s.add_result(LiveResult(3.0, a, None, -20.0))
     s.add_result(LiveResult(4.5, b, None, -20.0))
@@ -59,8 +59,45 @@ def test_smoothing_follows_the_music_without_flicker():
     assert s.latest.smoothed is None and len(s.results) == 3
 
 
+def test_live_judges_the_window_it_shows_as_classify_judges_a_clip(classifier):
+    """The same probabilities and quality values get the same flags, headline and advice on Live (a
+    live window) and on Classify (a clip): one judgement path."""
+    from genre_model.predict import Prediction
+    labels, rules = classifier.labels, classifier.rules
+    cases = [(0.9, 0.3, 0.01, 0.01, 25.0),    # confident music
+             (0.3, 0.3, 0.01, 0.01, 25.0),    # unsure
+             (0.9, 0.3, 0.95, 0.01, -3.0),    # mostly talk
+             (0.9, 0.3, 0.01, 0.01, -4.0),    # too noisy (when the model has a limit)
+             (0.9, 9.0, 0.01, 0.01, 25.0)]    # unfamiliar
+    headlines = []
+    for top, novelty, no_music, not_music, snr in cases:
+        p = np.full(len(labels), (1 - top) / (len(labels) - 1), dtype=np.float32)
+        p[3] = top
+        session = LiveSession.for_model(classifier)
+        session.add_result(LiveResult(3.0, p, None, -20.0, novelty=novelty, no_music=no_music, not_music=not_music,
+                                      snr_db=snr))
+        pred = Prediction(labels=labels, starts=np.zeros(1), ends=np.full(1, 3.0), probabilities=p[None],
+                          novelty=np.array([novelty], np.float32), duration=3.0, no_music=np.array([no_music]),
+                          not_music=np.array([not_music]), snr_db=np.array([snr]), rules=rules)
+        live, clip = session.latest.judgement, pred.judgement()
+        assert live.flags == clip.flags and live.headline == clip.headline and live.advice == clip.advice
+        headlines.append(live.headline)
+    assert headlines[0] == f"{labels[3].upper()} 90%" and headlines[2] == "Can't judge: mostly talk or noise"
+
+
+def test_the_live_verdict_and_its_flags_come_from_the_same_window():
+    """A confident chunk after an unsure one: the big verdict is the smoothed window, and so is "unsure"."""
+    from genre_model.judgement import Rules
+    s = LiveSession(SR, chunk_seconds=3.0, hop_seconds=1.5, labels=["a", "b"], rules=Rules(unsure_below=0.6))
+    s.add_result(LiveResult(3.0, np.array([0.1, 0.9]), None, -20.0))
+    s.add_result(LiveResult(4.5, np.array([0.9, 0.1]), None, -20.0))  # alone: 90% "a"; window: 50/50
+    j = s.latest.judgement
+    assert np.allclose(s.latest.smoothed, [0.5, 0.5]) and j.confidence == pytest.approx(0.5)
+    assert j.flags["unsure"] and j.headline == "A 50%"
+
+
 def test_the_buffer_is_bounded_and_keeps_the_newest_audio():
-    s = LiveSession(SR, max_minutes=0.05)  # 3 s
+    s = LiveSession(SR, chunk_seconds=3.0, hop_seconds=1.5, max_minutes=0.05)  # 3 s
     before = s._buffer.nbytes
     tone = np.concatenate([synth.tone(300.0, 4.0, sr=SOURCE), synth.tone(900.0, 2.0, sr=SOURCE)])
     for frame in _frames(tone):
@@ -77,12 +114,13 @@ def test_the_buffer_is_bounded_and_keeps_the_newest_audio():
 
 
 def test_classify_chunk_gives_calibrated_probabilities_and_skips_silence(classifier):
-    s = LiveSession(SR)
+    s = LiveSession(SR, chunk_seconds=3.0, hop_seconds=1.5)
     _push(s, 3.2)
     r = classify_chunk(s, classifier, s.due())
     assert r.probabilities.shape == (len(classifier.labels),) and abs(r.probabilities.sum() - 1) < 1e-4
-    assert set(r.flags) >= {"unsure", "unfamiliar", "too_noisy", "no_music"}
-    quiet = LiveSession(SR)
+    s.add_result(r)
+    assert set(r.judgement.flags) >= {"unsure", "unfamiliar", "too_noisy", "no_music"}
+    quiet = LiveSession(SR, chunk_seconds=3.0, hop_seconds=1.5)
     quiet.push(np.zeros(SOURCE * 4, np.float32), SOURCE)
     silent = classify_chunk(quiet, classifier, quiet.due())
     assert silent.probabilities is None and silent.level_dbfs < SILENCE_DBFS
@@ -92,7 +130,7 @@ def test_classify_chunk_gives_calibrated_probabilities_and_skips_silence(classif
 def test_the_worker_keeps_up_drops_when_behind_and_forgets_closed_sessions(classifier):
     worker = LiveWorker(poll_seconds=0.01)
     try:
-        s = LiveSession(SR)
+        s = LiveSession(SR, chunk_seconds=3.0, hop_seconds=1.5)
         _push(s, 12.05)  # 12 s arrive while the worker is busy elsewhere: seven chunks are due at once
         worker.register(s, classifier)
         deadline = time.time() + 20

@@ -92,7 +92,7 @@ def test_concurrent_calls_each_get_their_own_result(classifier):
 
 def test_a_pure_tone_is_flagged_as_unfamiliar(classifier):
     pred = classifier.predict(synth.wav_bytes(synth.tone(440.0, 6.0, sr=22050), 22050))
-    assert pred.is_unfamiliar()
+    assert pred.flags()["unfamiliar"]
 
 
 def test_device_from_environment(monkeypatch):

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from genre_model.heads import expected_calibration_error, fit_temperature, softmax
-from genre_model.judgement import Rules, judge
+from genre_model.judgement import Evidence, Rules, flags_for
 from genre_model.metrics import classification_report
 from train.variants import EVAL_CONDITIONS, ROOM_CONDITIONS
 
@@ -76,8 +76,9 @@ def clip_outputs(out: dict[str, np.ndarray], temperature: float) -> dict:
 
 
 def _flags(view: dict, rules: Rules) -> dict:
-    return judge(float(view["probabilities"].max()), view["novelty"], view["no_music"], view["snr_db"], rules,
-                 view["not_music"])
+    """The flags of a clip view, by the same function the app and Live judge with."""
+    return flags_for(Evidence(view["probabilities"], novelty=view["novelty"], no_music=view["no_music"],
+                              not_music=view["not_music"], snr_db=view["snr_db"]), rules)
 
 
 def choose_rules(held: list[Held], labels_of: list[int], temps: dict) -> tuple[Rules, list[dict]]:

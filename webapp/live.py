@@ -22,7 +22,6 @@ from genre_model.live import (MAX_TAKE_MINUTES, NO_AUDIO_SECONDS, QUIET_DBFS, SI
 from genre_model.plots import OKABE_ITO
 from webapp.ui import classifier, settings
 
-HOP_SECONDS = 1.5
 # Raw audio: echo cancellation, noise suppression and automatic gain control are made for voices and
 # damage music (they turn steady music down and cut parts of it out).
 MEDIA = {"audio": {"echoCancellation": False, "noiseSuppression": False, "autoGainControl": False}, "video": False}
@@ -52,7 +51,7 @@ def _new_session(clf) -> LiveSession:
     old = st.session_state.get("live_session")
     if old is not None:
         old.closed = True
-    session = LiveSession(clf.sample_rate, chunk_seconds=clf.info.chunk_seconds, hop_seconds=HOP_SECONDS)
+    session = LiveSession.for_model(clf)
     st.session_state["live_session"] = session
     st.session_state["live_labels"] = clf.labels
     live_worker().register(session, clf)
@@ -119,25 +118,22 @@ def _show(session: LiveSession, labels: list[str], scale: float) -> None:
                     unsafe_allow_html=True)
         st.caption(hint or f"The first verdict comes after {session.chunk / session.sample_rate:.0f} s of audio.")
         return
-    smoothed = latest.smoothed
-    genre, p = labels[int(np.argmax(smoothed))], float(np.max(smoothed))
-    flags = latest.flags
-    if flags.get("no_music") or flags.get("too_noisy"):
-        what = "mostly talk or noise" if flags.get("no_music") else "too noisy"
-        st.markdown(f"<div style='font-size:{size}px;font-weight:700;color:#888'>Can't judge: {what}</div>",
+    j = latest.judgement  # of the smoothed window: exactly what the big verdict shows
+    if j.cannot_judge:
+        st.markdown(f"<div style='font-size:{size}px;font-weight:700;color:#888'>{j.headline}</div>",
                     unsafe_allow_html=True)
         hint = hint or "Turn the music up or move closer to the speaker, and ask the room to be quiet for a moment."
     else:
-        dim = "color:#888;" if flags.get("unsure") or flags.get("unfamiliar") else ""
-        st.markdown(f"<div style='font-size:{size}px;font-weight:800;{dim}'>{genre.upper()} {p:.0%}</div>",
+        dim = "color:#888;" if j.doubtful else ""
+        st.markdown(f"<div style='font-size:{size}px;font-weight:800;{dim}'>{j.headline}</div>",
                     unsafe_allow_html=True)
     raw = latest.probabilities
     note = (f"Last {session.chunk / session.sample_rate:.0f} s alone: "
             + (f"{labels[int(np.argmax(raw))]} {np.max(raw):.0%}" if raw is not None else "too quiet")
             + f" · heard {session.seconds:.0f} s · update {session.classified} · level {level:.0f} dBFS")
-    if flags.get("unsure"):
+    if j.flags["unsure"]:
         note += " · unsure"
-    if flags.get("unfamiliar"):
+    if j.flags["unfamiliar"]:
         note += " · unlike the training music"
     st.caption(note)
     if hint:
@@ -151,7 +147,7 @@ def run() -> None:
     clf = classifier(s.model)
     st.title("Live: what is playing now?")
     st.caption(f"Press Start and play music near the microphone. The verdict follows the last "
-               f"{clf.info.chunk_seconds:g} s and updates every {HOP_SECONDS:g} s; the big genre is smoothed over "
+               f"{clf.info.chunk_seconds:g} s and updates every {clf.info.hop_seconds:g} s; the big genre is smoothed over "
                "the last few updates so it does not flicker. On a phone, open the app over https (see the README).")
     session = st.session_state.get("live_session")
 

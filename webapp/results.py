@@ -28,19 +28,18 @@ def aggregate_choice() -> str:
 def verdict(pred: Prediction, aggregate: str) -> None:
     """The verdict, or, when the recording is too noisy or holds no music, the advice instead of a
     confident-looking genre (the best guess stays visible, small)."""
-    (genre, score), *_ = pred.top_k(1, aggregate)
-    flags = pred.flags(aggregate)
+    j = pred.judgement(aggregate)
     how = "mean chunk probability" if aggregate == "mean" else "share of chunk votes"
     quality = pred.quality()
     heard = (f" · music-to-noise about {quality['snr_db']:.0f} dB" if quality["snr_db"] is not None else "")
-    if flags["no_music"] or flags["too_noisy"]:
-        st.markdown("## Can't judge: " + ("mostly talk or noise" if flags["no_music"] else "too noisy"))
-        st.caption(f"Best guess {genre} ({score:.0%}), not to be trusted · {len(pred.starts)} chunks · "
+    if j.cannot_judge:
+        st.markdown(f"## {j.headline}")
+        st.caption(f"Best guess {j.genre} ({j.confidence:.0%}), not to be trusted · {len(pred.starts)} chunks · "
                    f"model `{pred.model}`{heard}")
     else:
-        st.markdown(f"## Verdict: **{genre.upper()}** &nbsp; {score:.0%}")
+        st.markdown(f"## Verdict: **{j.genre.upper()}** &nbsp; {j.confidence:.0%}")
         st.caption(f"{how} (calibrated) over {len(pred.starts)} chunks · model `{pred.model}`{heard}")
-    for message in pred.advice(aggregate):
+    for message in j.advice:
         st.warning(message)
     for w in pred.warnings:
         st.info(w)
