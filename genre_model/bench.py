@@ -130,14 +130,13 @@ def teach_benchmark(n_labels: int = 4, per_label: int = 10, seconds: float = 15.
     clips, t = [], time.perf_counter()
     for label, make in styles[:n_labels]:
         for s in range(per_label):
-            clips.append(embed_clip(clf.model, make(s).astype(np.float32), name=f"{label}{s}", label=label,
-                                    mel=clf.info.mel_params))
+            clips.append(embed_clip(clf.model, clf.info, make(s).astype(np.float32), name=f"{label}{s}", label=label))
     embed = time.perf_counter() - t
     t = time.perf_counter()
     result = teach(clf.model, clf.info, base, clips)
     fit = time.perf_counter() - t
     print(f"Teach: {len(clips)} clips of {seconds:g} s ({n_labels} labels, one new): embedding {embed / len(clips):.2f} s "
-          f"per clip when it is added; training + {result.report['split'].split(' ')[0]} cross-validation "
+          f"per clip when it is added; training + {result.report.split.split(' ')[0]} cross-validation "
           f"{fit:.1f} s (target < 20 s); base rows {len(base.x)}")
 
 

@@ -3,8 +3,8 @@ metadata (architecture, labels, feature and chunk parameters, metrics, training-
 fingerprint, code version) as JSON in the safetensors header.
 
 safetensors stores raw tensors only, so loading never executes code from the file (unlike a
-pickled ``torch.save``). Writes go to a temporary file that is renamed into place, so a killed
-process never leaves half a checkpoint behind.
+pickled ``torch.save``). Writes go to a temporary file that is renamed into place
+(:func:`genre_model.model_dir.atomic_path`), so a killed process never leaves half a checkpoint behind.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -24,17 +23,13 @@ from torch import nn
 from . import __version__
 from .errors import CheckpointError
 from .features import MelParams, feature_kind, feature_params
-from .models import ARCHITECTURES, build
+from .model_dir import WEIGHTS_FILE, atomic_path
+from .models import DEFAULT_CHUNK_SECONDS, DEFAULT_HOP_SECONDS, REGISTRY, build
 
-WEIGHTS_FILE = "model.safetensors"
 FORMAT_VERSION = 1
 _META_KEY = "genre_model"
 WEIGHTS_ROOT = Path(__file__).resolve().parent.parent / "weights"
 
-# Input settings an architecture was built for; a checkpoint that claims others is refused.
-_REQUIRED_FEATURES = {
-    "musicnn-head": MelParams(),
-}
 
 
 @dataclass
@@ -45,8 +40,8 @@ class ModelInfo:
     arch_params: dict
     labels: list[str]
     features: dict
-    chunk_seconds: float = 3.0
-    hop_seconds: float = 1.5
+    chunk_seconds: float = DEFAULT_CHUNK_SECONDS
+    hop_seconds: float = DEFAULT_HOP_SECONDS
     metrics: dict = field(default_factory=dict)
     training_data: dict = field(default_factory=dict)
     judgement: dict = field(default_factory=dict)  # genre_model.judgement.Rules, chosen on held-out artists
@@ -121,17 +116,9 @@ def save_checkpoint(model: nn.Module, info: ModelInfo, directory: str | os.PathL
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".model-", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={_META_KEY: json.dumps(info.to_dict())})
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; weights are meant to be shared
-        target = directory / WEIGHTS_FILE
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
+    with atomic_path(directory / WEIGHTS_FILE) as tmp:
+        save_file(tensors, str(tmp), metadata={_META_KEY: json.dumps(info.to_dict())})
+    return directory / WEIGHTS_FILE
 
 
 def read_info(directory: str | os.PathLike) -> ModelInfo:
@@ -163,10 +150,12 @@ def load_checkpoint(directory: str | os.PathLike, *, device: str | torch.device 
     directory = Path(directory)
     info = read_info(directory)
     path = directory / WEIGHTS_FILE
-    if info.arch not in ARCHITECTURES:
-        raise CheckpointError(f"{path}: unknown architecture {info.arch!r} (known: {', '.join(sorted(ARCHITECTURES))}).")
-    required = _REQUIRED_FEATURES.get(info.arch)
-    wanted = ARCHITECTURES[info.arch].feature
+    if info.arch not in REGISTRY:
+        raise CheckpointError(f"{path}: unknown architecture {info.arch!r} (known: {', '.join(sorted(REGISTRY))}).")
+    arch = REGISTRY[info.arch]
+    # A pretrained backbone was built for its own input settings; a checkpoint that claims others is refused.
+    required = MelParams.from_dict(feature_params(arch.features())) if arch.pretrained else None
+    wanted = arch.feature
     if info.feature_kind != wanted:
         raise CheckpointError(f"{path}: architecture {info.arch} reads {wanted} features, "
                               f"but the metadata says {info.feature_kind!r}.")

@@ -126,8 +126,8 @@ def log_mel(audio: np.ndarray | torch.Tensor, params: MelParams) -> torch.Tensor
 
 
 # The input kinds a model can ask for (its class's ``feature`` attribute). A checkpoint's
-# ``features`` dict holds the kind under "kind" plus that kind's parameters; the default
-# model's older metadata has no "kind" and means log-mel.
+# ``features`` dict holds the kind under "kind" plus that kind's parameters; with no "kind" it
+# means log-mel (the musicnn-head recipe writes it so: see genre_model.models.REGISTRY).
 FEATURE_KINDS = ("log-mel", "mfcc5", "tabular")
 
 

@@ -10,7 +10,8 @@ import soundfile as sf
 
 from genre_model import synth
 from genre_model.predict import Classifier
-from genre_model.teach import BASE_FILE, load_base
+from genre_model.model_dir import TEACH_BASE_FILE
+from genre_model.teach import load_base
 from train.__main__ import main
 
 SR = 22050
@@ -80,12 +81,12 @@ def test_recipe_reports_honest_evaluations_and_saves_a_loadable_model(tiny, trai
     pred = clf.predict(tiny / "long" / "fast" / "fast.00000.wav")
     assert pred.probabilities.shape[1] == 2 and not np.isnan(pred.snr_db).any()
     base = load_base(out)
-    assert (out / BASE_FILE).stat().st_size < 2_000_000
+    assert (out / TEACH_BASE_FILE).stat().st_size < 2_000_000
     assert set(base.labels) == {"fast", "slow"} and len(base.x) == len(base.clips)
 
 
 def test_second_run_uses_the_cache(tiny, trained):
     out, first = trained
     second = _run(tiny, out.parent / "again", out.parent / "cache")
-    assert second["embedding_sets"]["computed"] == 0 and second["embedding_sets"]["cached"] > 0
+    assert second["extracted_sets"]["computed"] == 0 and second["extracted_sets"]["cached"] > 0
     assert [c["probabilities"] for c in first["clips"]] == [c["probabilities"] for c in second["clips"]]

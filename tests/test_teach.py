@@ -34,7 +34,7 @@ def chiptune(seconds: float, seed: int) -> np.ndarray:
 
 
 def _clips(default: Classifier, label: str, make, seeds) -> list[ClassClip]:
-    return [embed_clip(default.model, make(5.0, s), name=f"{label}-{s}.wav", label=label, mel=default.info.mel_params)
+    return [embed_clip(default.model, default.info, make(5.0, s), name=f"{label}-{s}.wav", label=label)
             for s in seeds]
 
 
@@ -48,8 +48,8 @@ def taught(classifier):
 
 def test_a_new_label_is_learned_and_predicted_for_a_new_example(taught, classifier, tmp_path):
     assert taught.info.labels == sorted(classifier.labels + ["chiptune"])  # the ten genres stay
-    assert taught.report["new_labels"] == ["chiptune"]
-    assert taught.report["metrics"]["after"]["n"] == 8 and len(taught.report["clips"]) == 8
+    assert taught.new_labels == ["chiptune"]
+    assert taught.report.metrics.get("after").n == 8 and len(taught.report.clips) == 8
     save_class_model(taught, tmp_path / "ours")
     clf = Classifier(tmp_path / "ours", device="cpu")
     pred = clf.predict(synth.wav_bytes(chiptune(6.0, seed=99), SR))
@@ -123,9 +123,8 @@ def test_the_train_command_makes_the_same_head_as_the_button(tmp_path, classifie
             path = folder / label / f"{s:05d}-clip.flac"
             sf.write(path, audio, SR)
             # what the Teach page does: embed the stored audio as decoded from the collection
-            clips.append(embed_clip(classifier.model, load_audio(path, sample_rate=SR).samples, name=path.name,
-                                    mel=classifier.info.mel_params,
-                                    label=label))
+            clips.append(embed_clip(classifier.model, classifier.info, load_audio(path, sample_rate=SR).samples,
+                                    name=path.name, label=label))
     button = teach(classifier.model, classifier.info, load_base(classifier.model_dir), clips)
     out = tmp_path / "cli-model"
     done = subprocess.run([sys.executable, "-m", "train", "--arch", "musicnn-head", "--base", "default", "--data",
@@ -159,18 +158,18 @@ def test_the_app_imports_nothing_from_train():
 
 def test_an_interrupted_save_leaves_the_old_model_usable(taught, tmp_path, monkeypatch):
     """Saving stages the new model and swaps it in by renaming: a failure mid-write changes nothing."""
-    from genre_model import teach as teach_module
+    from genre_model.teach import store
     from webapp.teach import save_class_model as app_save
     monkeypatch.setenv("GENRE_MODELS_DIR", str(tmp_path))
     first = app_save(taught, "ours")
     before = (first / "model.safetensors").read_bytes()
 
-    def broken(result, directory):
-        (directory).mkdir(parents=True)
+    def broken(model, info, directory):
+        directory.mkdir(parents=True)
         (directory / "model.safetensors").write_bytes(b"half a checkpoint")
         raise OSError("disk full")
 
-    monkeypatch.setattr(teach_module, "save_class_model", broken)
+    monkeypatch.setattr(store, "save_checkpoint", broken)
     with pytest.raises(OSError):
         app_save(taught, "ours", replace=True)
     assert (first / "model.safetensors").read_bytes() == before

@@ -137,8 +137,8 @@ def test_a_second_run_reads_every_feature_from_the_cache(tmp_path, dataset):
     first = _train(dataset, tmp_path / "a", "cnn")
     second = _train(dataset, tmp_path / "b", "cnn")
     sets = 15 * 7  # clean, 5 held-out listening conditions and 1 augmented copy per clip
-    assert first["feature_sets"]["computed"] == sets and first["feature_sets"]["cached"] == 0
-    assert second["feature_sets"] == {"computed": 0, "cached": sets}
+    assert first["extracted_sets"]["computed"] == sets and first["extracted_sets"]["cached"] == 0
+    assert second["extracted_sets"] == {"computed": 0, "cached": sets}
     speedup = first["timings_s"]["extract"] / max(second["timings_s"]["extract"], 0.01)
     FIGURES.append(f"train feature cache: extraction {first['timings_s']['extract']} s -> "
                    f"{second['timings_s']['extract']} s on the re-run ({speedup:.0f}x)")

@@ -3,14 +3,9 @@
 Turns labelled audio (or a feature table) into a model directory the app and the CLI load:
 model.safetensors, eval_report.json, curves.json/.png and MODEL_CARD.md.
 
-Architectures:
-  musicnn-head  frozen MSD_musicnn embeddings + logistic-regression head (the default model's
-                recipe; options --mic-copies, --l2, --musicnn-wheel, --backbone-from)
-  cnn           4-block CNN on 3 s log-mel chunks
-  crnn-gru      CNN front end + GRU over time
-  crnn-lstm     CNN front end + LSTM over time
-  mfcc5-cnn     CNN on MFCC, delta, delta-delta, beat-synchronous MFCC and chroma (5 channels)
-  tabular-mlp   MLP on the 57 Kaggle features; --data is a table like features_30_sec.csv
+Architectures (genre_model.models.REGISTRY; musicnn-head is the default model's recipe, with the
+options of its own group below; tabular-mlp's --data is a table like features_30_sec.csv):
+{architectures}
 
 Data: one or more folders of <label>/<audio files> (GTZAN's genres_original/ too; several
 folders are one dataset, and a GTZAN id found in two of them is one clip), a CSV manifest with
@@ -38,49 +33,68 @@ import sys
 import tomllib
 from dataclasses import fields
 
-from train.augment import KINDS
-from train.pipeline import DEFAULT_CACHE, TRAINED_ARCHS, RunConfig
+import textwrap
 
-ARCHS = ("musicnn-head",) + TRAINED_ARCHS
+from genre_model.models import REGISTRY
+from train.config import RunConfig
+from train.variants import KINDS
+
+ARCHS = tuple(REGISTRY)
+D = RunConfig.default
+
+
+def _architectures() -> str:
+    return "\n".join(textwrap.fill(f"{a.name}: {a.summary} ({a.chunk_seconds:g} s chunks, hop {a.hop_seconds:g} s)",
+                                    width=100, initial_indent="  ", subsequent_indent="      ")
+                     for a in REGISTRY.values())
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m train", description=__doc__.split("\n", 2)[2],
+    p = argparse.ArgumentParser(prog="python -m train",
+                                description=__doc__.split("\n", 2)[2].format(architectures=_architectures()),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", help="TOML file of option values (long names, - or _)")
     p.add_argument("--data", nargs="+", help="training data: folder(s), CSV manifest, or feature table (required)")
     p.add_argument("--arch", choices=ARCHS, help="architecture (required)")
     p.add_argument("--out", help="model directory to write, e.g. weights/cnn (required)")
-    p.add_argument("--seed", type=int, default=0, help="seed for splits, initialisation, batches, augmentation (0)")
-    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda, cuda:1 ... (auto)")
-    p.add_argument("--split", choices=("kfold", "holdout"), default="kfold", help="evaluation split (kfold)")
-    p.add_argument("--folds", type=int, default=5, help="folds for --split kfold (5)")
-    p.add_argument("--val-fraction", type=float, default=0.2, help="validation share for --split holdout (0.2)")
+    p.add_argument("--seed", type=int, default=D("seed"), help="seed for splits, initialisation, batches, augmentation "
+                                                                 "(%(default)s)")
+    p.add_argument("--device", default=D("device"), help="auto (CUDA when available), cpu, cuda, cuda:1 ... (%(default)s)")
+    p.add_argument("--split", choices=("kfold", "holdout"), default=D("split"), help="evaluation split (%(default)s)")
+    p.add_argument("--folds", type=int, default=D("folds"), help="folds for --split kfold (%(default)s)")
+    p.add_argument("--val-fraction", type=float, default=D("val_fraction"),
+                   help="validation share for --split holdout (%(default)s)")
     p.add_argument("--split-files", help="folder with train/valid/test_filtered.txt (test part never trained on)")
     p.add_argument("--artists", help="artist index (<id>.wav ::: artist ::: title per line): artist-grouped folds")
     p.add_argument("--speech", help="folder of recorded speech for babble (else generated voices, + espeak-ng if installed)")
-    p.add_argument("--background-clips", type=int, default=60,
-                   help="music-free room recordings that teach the quality layer (60)")
-    p.add_argument("--epochs", type=int, default=30, help="maximum epochs per fit (30)")
-    p.add_argument("--batch-size", type=int, default=32, help="chunks per batch, over all ranks (32)")
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (1e-3)")
-    p.add_argument("--weight-decay", type=float, default=1e-4, help="Adam weight decay (1e-4)")
-    p.add_argument("--patience", type=int, default=6, help="epochs without a better validation accuracy before stopping (6)")
-    p.add_argument("--augment", default="specaugment,micsim,room",
-                   help=f"comma-separated from {', '.join(KINDS)}, or none (specaugment,micsim,room)")
-    p.add_argument("--aug-copies", type=int, default=2, help="augmented copies per training clip for gain/noise/micsim (2)")
-    p.add_argument("--chunk-seconds", type=float, help="chunk length (3; 30 for tabular-mlp)")
-    p.add_argument("--hop-seconds", type=float, help="hop between chunks (1.5; 30 for tabular-mlp)")
-    p.add_argument("--cache", default=str(DEFAULT_CACHE), help=f"feature cache folder ({DEFAULT_CACHE})")
+    p.add_argument("--background-clips", type=int, default=D("background_clips"),
+                   help="music-free room recordings that teach the quality layer (%(default)s)")
+    p.add_argument("--epochs", type=int, default=D("epochs"), help="maximum epochs per fit (%(default)s)")
+    p.add_argument("--batch-size", type=int, default=D("batch_size"), help="chunks per batch, over all ranks (%(default)s)")
+    p.add_argument("--lr", type=float, default=D("lr"), help="Adam learning rate (%(default)s)")
+    p.add_argument("--weight-decay", type=float, default=D("weight_decay"), help="Adam weight decay (%(default)s)")
+    p.add_argument("--patience", type=int, default=D("patience"),
+                   help="epochs without a better validation accuracy before stopping (%(default)s)")
+    p.add_argument("--augment", default=D("augment"),
+                   help=f"comma-separated from {', '.join(KINDS)}, or none (%(default)s)")
+    p.add_argument("--aug-copies", type=int, default=D("aug_copies"),
+                   help="augmented copies per training clip for gain/noise/micsim/room (%(default)s)")
+    p.add_argument("--chunk-seconds", type=float, help="chunk length (the architecture's own, listed above)")
+    p.add_argument("--hop-seconds", type=float, help="hop between chunks (the architecture's own, listed above)")
+    p.add_argument("--cache", default=D("cache"), help="cache of features, embeddings and voices (%(default)s)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out that was stopped")
     p.add_argument("--eval-data", help="also classify this labelled audio folder with the final model (report only)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     head = p.add_argument_group("musicnn-head only")
-    head.add_argument("--mic-copies", type=int, help="fair room recordings per training clip (1)")
-    head.add_argument("--room-copies", type=int, help="noisy-classroom recordings per training clip (3)")
-    head.add_argument("--layer", help="musicnn layer the head reads: penultimate, pooled, tags, penultimate+tags")
-    head.add_argument("--l2", type=float, help="L2 penalty of the logistic-regression head (1e-2)")
-    head.add_argument("--finetune-epochs", type=int, help="also train musicnn's dense back end for N epochs (0)")
+    head.add_argument("--mic-copies", type=int, default=D("mic_copies"),
+                      help="fair room recordings per training clip (%(default)s)")
+    head.add_argument("--room-copies", type=int, default=D("room_copies"),
+                      help="noisy-classroom recordings per training clip (%(default)s)")
+    head.add_argument("--layer", default=D("layer"),
+                      help="musicnn layer the head reads: penultimate, pooled, tags, penultimate+tags (%(default)s)")
+    head.add_argument("--l2", type=float, default=D("l2"), help="L2 penalty of the logistic-regression head (%(default)s)")
+    head.add_argument("--finetune-epochs", type=int, default=D("finetune_epochs"),
+                      help="also train musicnn's dense back end for N epochs (%(default)s)")
     head.add_argument("--musicnn-wheel", help="musicnn-0.1.0 wheel with the original weights")
     head.add_argument("--backbone-from", help="reuse the backbone of a saved model")
     head.add_argument("--base", help="teach this model (e.g. default) the clips in --data, with any labels, as the "
@@ -113,26 +127,6 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return first
 
 
-def _musicnn_head(args: argparse.Namespace, command: str) -> int:
-    from dataclasses import replace
-    from pathlib import Path
-
-    from train import musicnn_head
-    recipe = replace(musicnn_head.Recipe(), seed=args.seed, folds=args.folds, background_clips=args.background_clips,
-                     **{k: getattr(args, k) for k in ("mic_copies", "room_copies", "layer", "l2", "finetune_epochs")
-                        if getattr(args, k) is not None})
-    cache = Path(args.cache) if args.cache != str(DEFAULT_CACHE) else musicnn_head.DEFAULT_CACHE
-    try:
-        report = musicnn_head.run(data=args.data, out=args.out, artists=args.artists, split_files=args.split_files,
-                                  speech=args.speech, recipe=recipe, cache=cache, wheel=args.musicnn_wheel,
-                                  backbone_from=args.backbone_from, command=command, progress=not args.no_progress)
-    except (FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    _print_summary(report, args.out)
-    return 0
-
-
 def _teach(args: argparse.Namespace) -> int:
     """A class model from labelled folders: the same code path as the Teach page's button."""
     from pathlib import Path
@@ -148,27 +142,26 @@ def _teach(args: argparse.Namespace) -> int:
         for c in find_clips_in(args.data):
             audio = load_or_skip(c, base.sample_rate, skipped)
             if audio is not None:
-                clips.append(embed_clip(base.model, audio.samples, name=c.relpath, label=c.label,
-                                        mel=base.info.mel_params, seed=args.seed))
+                clips.append(embed_clip(base.model, base.info, audio.samples, name=c.relpath, label=c.label,
+                                        seed=args.seed))
         result = teach(base.model, base.info, load_base(base.model_dir), clips, seed=args.seed, name=Path(args.out).name)
     except (TeachError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    save_class_model(result, Path(args.out))
-    after, before = result.report["metrics"]["after"], result.report["metrics"]["before"]
-    print(f"{result.report['split']}: {after['accuracy']:.3f} (the {args.base} model: {before['accuracy']:.3f}); "
-          f"new labels: {', '.join(result.report['new_labels']) or 'none'}; skipped {len(skipped)}; wrote {args.out}")
+    save_class_model(result, Path(args.out), replace=True)
+    after, before = result.report.metrics.get("after"), result.report.metrics.get("before")
+    print(f"{result.report.split}: {after.accuracy:.3f} (the {args.base} model: {before.accuracy:.3f}); "
+          f"new labels: {', '.join(result.new_labels) or 'none'}; skipped {len(skipped)}; wrote {args.out}")
     return 0
 
 
-def _print_summary(report: dict, out: str) -> None:
-    for name, ev in report["evaluations"].items():
-        m = ev["metrics"]
+def _print_summary(report, out: str) -> None:
+    for ev in report.evaluations.values():
+        m = ev.metrics
         room = m.get("noisy_room")
-        print(f"{ev['description']}: clean accuracy {m['clean']['accuracy']:.3f} {m['clean']['accuracy_ci95']} over "
-              f"{m['clean']['n']} files" + (f"; noisy rooms {room['accuracy']:.3f}, confidently wrong "
-                                            f"{room['confidently_wrong']:.3f}" if room else ""))
-    print(f"skipped {len(report.get('skipped', []))}; wrote {out} in {report['timings_s']['total']:.0f} s")
+        print(f"{ev.description}: clean accuracy {m.clean.accuracy:.3f} {m.clean.accuracy_ci95} over {m.clean.n} files"
+              + (f"; noisy rooms {room.accuracy:.3f}, confidently wrong {room.confidently_wrong:.3f}" if room else ""))
+    print(f"skipped {len(report.extra.get('skipped', []))}; wrote {out} in {report.timings_s['total']:.0f} s")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,19 +170,18 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m train " + " ".join(shlex.quote(a) for a in argv)
     if args.arch == "musicnn-head" and args.base:
         return _teach(args)
-    if args.arch == "musicnn-head":
-        return _musicnn_head(args, command)
-    from train.pipeline import run
+    from train.recipe import start
     names = {f.name for f in fields(RunConfig)}
     cfg = RunConfig(**{k: v for k, v in vars(args).items() if k in names}, progress=not args.no_progress)
     try:
-        report = run(cfg, command)
+        report = start(cfg, command)
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if report.get("timings_s"):
+    if report.timings_s:
         _print_summary(report, args.out)
     return 0
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

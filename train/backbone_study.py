@@ -18,11 +18,14 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from genre_model.datasets import find_clips_in
-from genre_model.features import MelParams
-from train.musicnn_head import DEFAULT_CACHE, Recipe, evaluate, extract, load_backbone
-from train.pool import build_pool, main_plan, subset
+from genre_model.model_dir import ModelDir
+from train.config import DEFAULT_CACHE, RunConfig
+from train.musicnn_head import MusicnnHeadRecipe, load_backbone
+from train.pool import build_pool, subset
+from train.recipe import evaluate_plan
+from train.sources import open_source
 from train.speech import speech_pools
+from train.variants import training_variants
 
 # (name, backbone, recipe changes)
 CANDIDATES = [
@@ -100,13 +103,12 @@ which the 30x real-time target leaves no room for."""
 
 def attach(rows: list[dict], model_dir: Path) -> None:
     """Put the study's table and summary into a model's report and card."""
-    from train.model_card import write_model_card
-    path = model_dir / "eval_report.json"
-    report = json.loads(path.read_text())
-    report["backbone_study"] = markdown(rows) + "\n\n" + SUMMARY
-    report["backbone_study_rows"] = rows
-    path.write_text(json.dumps(report, indent=1))
-    write_model_card(model_dir, report)
+    out = ModelDir(model_dir)
+    report = out.read_report()
+    report.extra["backbone_study"] = markdown(rows) + "\n\n" + SUMMARY
+    report.extra["backbone_study_rows"] = rows
+    out.write_report(report)
+    out.write_card(report)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,23 +129,26 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.data:
         p.error("--data is required to run the study")
-    base = Recipe()
-    pool = build_pool(find_clips_in(args.data), split_dir=args.split_files, artists_file=args.artists)
-    genres = sorted({c.label for c in pool.clips})
-    pools = speech_pools(Path(args.speech) if args.speech else None, args.cache, MelParams().sample_rate)
+    base = RunConfig(data=args.data, arch="musicnn-head", out="", artists=args.artists, split_files=args.split_files,
+                     speech=args.speech, cache=str(args.cache), musicnn_wheel=args.musicnn_wheel, progress=False)
+    source = open_source(args.data)
+    pool = build_pool(source.clips, split_dir=args.split_files, artists_file=args.artists)
+    genres = sorted({c.label for c in source.clips})
+    pools = speech_pools(Path(args.speech) if args.speech else None, args.cache, 16000)
     chosen = [CANDIDATES[int(i) - 1] for i in args.only.split(",")] if args.only else CANDIDATES
     extractions, rows = {}, []
     for name, backbone_name, changes in chosen:
-        recipe = replace(base, **changes)
-        key = (backbone_name, recipe.normalize_db)  # candidates sharing a key share their extraction
+        cfg = replace(base, **changes)
+        key = (backbone_name, cfg.normalize_db)  # candidates sharing a key share their extraction
         if key not in extractions:
             backbone = load_backbone(wheel=args.musicnn_wheel, model=backbone_name)
-            ex = extract(pool, backbone, replace(base, **SUPERSET, normalize_db=recipe.normalize_db), args.cache, pools)
+            every = MusicnnHeadRecipe(replace(cfg, **SUPERSET), source, backbone=backbone)
+            ex = every.extract(pool, pools, variants=training_variants(SUPERSET["mic_copies"], SUPERSET["room_copies"]))
             extractions[key] = (backbone, ex, subset(pool, ex.kept))
         backbone, ex, kept = extractions[key]
+        recipe = MusicnnHeadRecipe(cfg, source, backbone=backbone)
         started = time.time()
-        result = evaluate(main_plan(kept, recipe.folds, recipe.seed), kept, ex.files, genres, recipe, backbone, ex,
-                          progress=False)
+        result, _, _ = evaluate_plan(recipe, recipe.main_plan(kept), kept, ex, genres)
         rows.append(row(name, result, time.time() - started))
         print(json.dumps(rows[-1]), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)

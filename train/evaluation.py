@@ -23,7 +23,7 @@ import numpy as np
 from genre_model.heads import expected_calibration_error, fit_temperature, softmax
 from genre_model.judgement import Evidence, Rules, flags_for
 from genre_model.metrics import classification_report
-from train.variants import EVAL_CONDITIONS, ROOM_CONDITIONS
+from genre_model.report import EVAL_CONDITIONS, ROOM_CONDITIONS
 
 CALIBRATION_CONDITIONS = ("clean", "eval-mic") + ROOM_CONDITIONS
 MAX_CLEAN_FLAGGED = 0.10   # at most this share of clean held-out music may be called unsure or noisy

@@ -107,8 +107,7 @@ def split_plan(pool: Pool, seed: int) -> Plan | None:
     labels = [pool.labels[i] for i in train]
     held = grouped_stratified_folds(labels, [pool.groups[i] for i in train], 5, seed) == 0
     stage = Stage("split", train=[i for i, h in zip(train, held) if not h], val=[i for i, h in zip(train, held) if h],
-                  test=valid)
-    stage.train_all = train  # a model without early stopping trains on the whole train part
+                  test=valid, train_all=train)  # a model without early stopping trains on the whole train part
     return Plan(f"artist-filtered split: trained on its train part ({len(train)} files), scored on its valid part "
                 f"({len(valid)} files)", [stage], refit_all=False)
 
@@ -118,7 +117,7 @@ def assert_disjoint(pool: Pool, plan: Plan, *, artists: bool = True) -> None:
     stage (a leak)."""
     for stage in plan.stages:
         sides = {"train": stage.train, "val": stage.val, "test": stage.test,
-                 "train (all)": getattr(stage, "train_all", stage.train)}
+                 "train (all)": stage.train_all if stage.train_all is not None else stage.train}
         for a, b in (("train", "test"), ("val", "test"), ("train", "val"), ("train (all)", "test")):
             if (a, b) == ("val", "test") and stage.val == stage.test:
                 continue  # a holdout plan reports the clips it stopped on, and says so
@@ -126,25 +125,6 @@ def assert_disjoint(pool: Pool, plan: Plan, *, artists: bool = True) -> None:
                 shared = {key[i] for i in sides[a]} & {key[i] for i in sides[b]}
                 if shared:
                     raise AssertionError(f"{stage.name}: {sorted(shared)[:3]} on both the {a} and {b} sides")
-
-
-def per_source(records: list[dict]) -> dict[str, list[dict]]:
-    """Records grouped by the data folder they came from (first path component)."""
-    out: dict[str, list[dict]] = {}
-    for r in records:
-        out.setdefault(r.get("source") or "", []).append(r)
-    return out
-
-
-def one_per_clip(records: list[dict]) -> list[dict]:
-    """One record per GTZAN id: its longest cut (a clip may be in two folders)."""
-    best: dict[str, dict] = {}
-    for r in records:
-        key = r.get("clip_id", r["path"])
-        if key not in best or r.get("duration", 0) > best[key].get("duration", 0):
-            best[key] = r
-    return list(best.values())
-
 
 
 def subset(pool: Pool, indices: list[int]) -> Pool:

@@ -7,6 +7,7 @@ noisy-room scores measure robustness to talkers the model never heard.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -88,3 +89,13 @@ def speech_pools(speech_dir: Path | None, cache: Path, sr: int) -> dict[str, Spe
         "train": SpeechPool(train_rec + espeak_voices(cache / "espeak", TRAIN_ESPEAK, sr, 1) + gen[:5], sr),
         "eval": SpeechPool(held + espeak_voices(cache / "espeak", EVAL_ESPEAK, sr, 2) + gen[5:], sr),
     }
+
+
+def pool_signature(pools: dict[str, SpeechPool]) -> str:
+    """A short hash of the voices (part of a feature cache's key: other voices, other noisy copies)."""
+    h = hashlib.sha256()
+    for name in sorted(pools):
+        for v in pools[name].voices:
+            h.update(name.encode())
+            h.update(np.ascontiguousarray(v[::97]).tobytes())
+    return h.hexdigest()[:16]

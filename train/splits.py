@@ -3,23 +3,25 @@ the clip's side. Splitting chunks instead is the classic leak that inflates GTZA
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
+
+from genre_model.folds import stratified_folds
 
 SPLIT_FILES = {"train": "train_filtered.txt", "valid": "valid_filtered.txt", "test": "test_filtered.txt"}
 
 
 @dataclass
 class Stage:
-    """One training run: fit on ``train``, stop early on ``val`` (may be empty), report ``test``."""
+    """One training run: fit on ``train``, stop early on ``val`` (may be empty), report ``test``.
+    ``train_all``: what a model that needs no early stopping trains on (default: train and val)."""
 
     name: str
     train: list[int]
     val: list[int]
     test: list[int]
+    train_all: list[int] | None = None
 
 
 @dataclass
@@ -28,19 +30,6 @@ class Plan:
     stages: list[Stage]
     refit_all: bool          # k-fold: finish with a fit on every clip
     notes: dict = field(default_factory=dict)
-
-
-def stratified_folds(labels: list[str], k: int, seed: int) -> np.ndarray:
-    """Fold index per clip: each label's clips shuffled, then dealt round-robin to the k folds."""
-    rng = np.random.default_rng(seed)
-    folds = np.empty(len(labels), dtype=np.int64)
-    offset = 0
-    for label in sorted(set(labels)):
-        members = np.flatnonzero(np.array(labels) == label)
-        rng.shuffle(members)
-        folds[members] = (np.arange(len(members)) + offset) % k
-        offset += len(members)  # rotate so small classes do not all start at fold 0
-    return folds
 
 
 def grouped_stratified_folds(labels: list[str], groups: list[str], k: int, seed: int) -> np.ndarray:
@@ -101,36 +90,3 @@ def holdout_plan(labels: list[str], fraction: float, seed: int) -> Plan:
     return Plan(f"fixed stratified validation split ({fraction:.0%}, seed {seed}); the reported clips are the "
                 "validation clips early stopping used", [Stage("holdout", train, sorted(val), sorted(val))],
                 refit_all=False)
-
-
-def split_files_plan(keys: list[str], directory: str | Path) -> Plan:
-    """Train/valid/test from GTZAN-style lists (one ``<genre>/<genre>.000NN`` id per line).
-
-    Listed ids with no clip in the data are reported, not fatal; clips in no list are left out.
-    """
-    directory = Path(directory)
-    index = {k: i for i, k in enumerate(keys)}
-    by_stem = {Path(k).name: i for i, k in enumerate(keys)}
-    sides: dict[str, list[int]] = {}
-    missing: dict[str, list[str]] = {}
-    for side, name in SPLIT_FILES.items():
-        path = directory / name
-        if not path.is_file():
-            raise FileNotFoundError(f"split file {path} is missing (expected {', '.join(SPLIT_FILES.values())})")
-        ids = [line.strip() for line in path.read_text().splitlines() if line.strip()]
-        found = [index.get(i, by_stem.get(Path(i).name)) for i in ids]
-        sides[side] = sorted({f for f in found if f is not None})
-        missing[side] = [i for i, f in zip(ids, found) if f is None]
-        if missing[side]:
-            print(f"warning: {len(missing[side])} of {len(ids)} clips listed in {name} are not in the data "
-                  f"(first: {missing[side][0]})", file=sys.stderr)
-    listed = set().union(*sides.values())
-    unlisted = [keys[i] for i in range(len(keys)) if i not in listed]
-    if not sides["train"] or not sides["test"]:
-        raise ValueError(f"the split files in {directory} leave no training or no test clips in this data")
-    notes = {"missing": {s: {"n": len(m), "examples": m[:5]} for s, m in missing.items()},
-             "unlisted": {"n": len(unlisted), "examples": unlisted[:5]},
-             "sizes": {s: len(v) for s, v in sides.items()}}
-    return Plan(f"split files {directory.name}/ (train {len(sides['train'])}, valid {len(sides['valid'])}, "
-                f"test {len(sides['test'])} clips); the reported clips are the test split",
-                [Stage("split", sides["train"], sides["valid"], sides["test"])], refit_all=False, notes=notes)

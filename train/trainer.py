@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -19,6 +18,9 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from genre_model.model_dir import atomic_path
+from train import distributed
 
 STATE_FILE = "train_state.pt"
 
@@ -29,7 +31,7 @@ class TrainConfig:
     batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 1e-4
-    patience: int = 5
+    patience: int = 6
     seed: int = 0
     device: str = "cpu"
 
@@ -43,15 +45,9 @@ class FitResult:
 
 
 def _atomic_save(obj, path: Path) -> None:
-    """Write to a temporary file in the same folder, then rename: never half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    os.close(fd)
-    try:
+    """Never half a file: see genre_model.model_dir.atomic_path."""
+    with atomic_path(path, mode=0o600) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def load_state(path: Path) -> dict:
@@ -72,13 +68,6 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return loss / max(1, len(x)), correct / max(1, len(x))
 
 
-def _world() -> tuple[int, int]:
-    """(rank, world size); (0, 1) outside torchrun."""
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        return torch.distributed.get_rank(), torch.distributed.get_world_size()
-    return 0, 1
-
-
 def fit(model: nn.Module, train: tuple[torch.Tensor, ...], val: tuple[torch.Tensor, torch.Tensor] | None,
         config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = False,
         augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
@@ -94,7 +83,7 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, ...], val: tuple[torch.Tens
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     device = torch.device(config.device)
-    rank, world = _world()
+    rank, world = distributed.world()
     model.to(device)
     net = model
     if world > 1:

@@ -1,11 +1,18 @@
-"""The audio conditions every clip is used or scored in, shared by all architectures.
+"""Augmentation and listening conditions: the one vocabulary of how a clip is altered, shared by
+all architectures.
 
-Training copies (drawn from the training voices): ``mic<i>`` (a fair room recording, 5-30 dB SNR)
-and ``room<i>`` (a noisy classroom, 0-15 dB SNR). Held-out conditions (drawn from other voices and
-random streams the training copies never use): ``eval-room-<a>-<b>`` (a noisy classroom at a to b
-dB SNR), ``eval-mic`` and the fixed ``reference`` recording. ``background<i>`` /
-``eval-background<i>`` are room recordings with no music at all; ``other<i>`` /
-``eval-other<i>`` sounds that are not music (tones, noise, beeps).
+Kinds of alteration (:data:`KINDS`): ``gain`` (-12..+6 dB) and ``noise`` (white or pink, 10-30 dB
+SNR) apply to every copy they are asked for; ``micsim`` (a fair room recording, 5-30 dB SNR) and
+``room`` (a noisy classroom, 0-15 dB SNR, see :mod:`genre_model.roomsim`) take turns: copy i uses
+the (i mod n)-th of those listed; ``specaugment`` masks feature batches while training.
+
+Variants of a clip (each with its own random stream, :func:`variant_rng`): ``clean``; training
+copies (drawn from the training voices) ``mic<i>`` (micsim), ``room<i>`` (room) and ``aug<i>``
+(the kinds a from-scratch run asks for); held-out conditions (drawn from other voices and random
+streams the training copies never use): ``eval-room-<a>-<b>`` (a noisy classroom at a to b dB SNR),
+``eval-mic`` and the fixed ``reference`` recording. ``background<i>`` / ``eval-background<i>`` are
+room recordings with no music at all; ``other<i>`` / ``eval-other<i>`` sounds that are not music
+(tones, noise, beeps).
 """
 
 from __future__ import annotations
@@ -14,22 +21,52 @@ import zlib
 from typing import Callable
 
 import numpy as np
+import torch
 
-from genre_model.roomsim import REFERENCE_CONDITIONS, SpeechPool, background_only, not_music, simulate_room
+from genre_model.heads import SNR_CLEAN_DB
+from genre_model.roomsim import (REFERENCE_CONDITIONS, SpeechPool, background_only, make_noise, not_music,
+                                 simulate_room)
 
-EVAL_ROOM_BANDS = ((0, 5), (5, 10), (10, 15))
-EVAL_CONDITIONS = {
-    "clean": "clean audio",
-    **{f"eval-room-{a}-{b}": f"noisy classroom, {a}-{b} dB SNR" for a, b in EVAL_ROOM_BANDS},
-    "eval-mic": "room recording, 5-30 dB SNR",
-    "reference": "fixed reference recording (RT60 0.5 s, 150 Hz-7 kHz, pink noise 20 dB)",
-}
-ROOM_CONDITIONS = tuple(f"eval-room-{a}-{b}" for a, b in EVAL_ROOM_BANDS)
+ROOM_KINDS = ("micsim", "room")
+AUDIO_KINDS = ("gain", "noise") + ROOM_KINDS
+KINDS = AUDIO_KINDS + ("specaugment",)
 BACKGROUND_SECONDS = 6.0
 
 
 def training_variants(mic_copies: int, room_copies: int) -> list[str]:
     return ["clean"] + [f"mic{i}" for i in range(mic_copies)] + [f"room{i}" for i in range(room_copies)]
+
+
+def parse_kinds(text: str | list[str] | None) -> list[str]:
+    """``"gain,micsim"`` -> ``["gain", "micsim"]``; "none" or empty -> ``[]``."""
+    items = text if isinstance(text, list) else [t.strip() for t in (text or "").split(",")]
+    kinds = [k for k in items if k and k != "none"]
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        raise ValueError(f"unknown augmentation {', '.join(unknown)} (choose from {', '.join(KINDS)} or none)")
+    return kinds
+
+
+def training_copy(y: np.ndarray, sr: int, kinds: list[str], rng: np.random.Generator, *, copy_index: int = 0,
+                  speech: SpeechPool | None = None) -> tuple[np.ndarray, dict]:
+    """Training copy ``copy_index`` of mono float32 ``y`` altered by ``kinds``, and what was drawn
+    (the room's conditions, if any, and ``snr_db``: the music's SNR in the copy,
+    :data:`~genre_model.heads.SNR_CLEAN_DB` when no noise was added)."""
+    x = y.astype(np.float32)
+    drawn: dict = {"snr_db": SNR_CLEAN_DB}
+    if "gain" in kinds:
+        x = np.clip(x * 10 ** (rng.uniform(-12, 6) / 20), -1, 1).astype(np.float32)
+    if "noise" in kinds:
+        noise = make_noise(len(x), str(rng.choice(["white", "pink"])), sr, rng)
+        drawn["snr_db"] = float(rng.uniform(10, 30))
+        scale = np.sqrt(np.mean(x ** 2) / (np.mean(noise ** 2) + 1e-12) / 10 ** (drawn["snr_db"] / 10))
+        x = (x + scale * noise).astype(np.float32)
+    rooms = [k for k in kinds if k in ROOM_KINDS]
+    if rooms:
+        profile = "mic" if rooms[copy_index % len(rooms)] == "micsim" else "noisy-room"
+        x, c = simulate_room(x, sr, rng, profile=profile, speech=speech)
+        drawn = c.to_dict() | {"snr_db": min(drawn["snr_db"], c.snr_db)}
+    return x, drawn
 
 
 def variant_rng(seed: int, content_sha: str, name: str) -> np.random.Generator:
@@ -39,10 +76,15 @@ def variant_rng(seed: int, content_sha: str, name: str) -> np.random.Generator:
 
 
 def make_variant(name: str, samples: np.ndarray, sr: int, rng: np.random.Generator,
-                 pools: dict[str, SpeechPool]) -> tuple[np.ndarray, dict]:
-    """The audio of variant ``name`` of a clip and the conditions drawn (``{}`` for clean)."""
+                 pools: dict[str, SpeechPool], kinds: list[str] = ()) -> tuple[np.ndarray, dict]:
+    """The audio of variant ``name`` of a clip and the conditions drawn (``{}`` for clean);
+    ``kinds``: what the ``aug<i>`` copies are made of."""
     if name == "clean":
         return samples, {}
+    if name.startswith(("mic", "room", "aug")):
+        kinds = ["micsim"] if name.startswith("mic") else ["room"] if name.startswith("room") else list(kinds)
+        return training_copy(samples, sr, kinds, rng, copy_index=int(name[3:] if name.startswith("aug") else 0),
+                             speech=pools["train"])
     if name == "reference":
         out, c = simulate_room(samples, sr, rng, REFERENCE_CONDITIONS)
     elif name.startswith("eval-room-"):
@@ -50,10 +92,6 @@ def make_variant(name: str, samples: np.ndarray, sr: int, rng: np.random.Generat
         out, c = simulate_room(samples, sr, rng, profile="noisy-room", snr_db=(a, b), speech=pools["eval"])
     elif name == "eval-mic":
         out, c = simulate_room(samples, sr, rng, profile="mic", speech=pools["eval"])
-    elif name.startswith("mic"):
-        out, c = simulate_room(samples, sr, rng, profile="mic", speech=pools["train"])
-    elif name.startswith("room"):
-        out, c = simulate_room(samples, sr, rng, profile="noisy-room", speech=pools["train"])
     else:
         raise ValueError(f"unknown variant {name!r}")
     return out, c.to_dict()
@@ -96,4 +134,24 @@ def non_music_features(cache, n: int, seed: int, sr: int, pools: dict[str, Speec
                 got = cache.get(key, "bg")
             arrays.append(got["x"])
         out[set_name] = arrays
+    return out
+
+
+def spec_augment(batch: torch.Tensor, generator: torch.Generator, *, masks: int = 2, max_fraction: float = 0.15) -> torch.Tensor:
+    """Zero ``masks`` random bands along each of the last two axes (time and frequency for log-mel,
+    coefficients and time for mfcc5), each up to ``max_fraction`` of the axis, per example."""
+    if batch.ndim < 3:
+        return batch  # a feature vector has no time or frequency axis to mask
+    out = batch.clone()
+    fill = out.mean()
+    for axis in (-1, -2):
+        size = out.shape[axis]
+        width = max(1, int(size * max_fraction))
+        for i in range(len(out)):
+            for _ in range(masks):
+                w = int(torch.randint(0, width + 1, (1,), generator=generator))
+                start = int(torch.randint(0, max(1, size - w + 1), (1,), generator=generator))
+                index = [i] + [slice(None)] * (out.ndim - 1)
+                index[axis] = slice(start, start + w)
+                out[tuple(index)] = fill
     return out

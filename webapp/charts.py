@@ -53,13 +53,3 @@ def timeline_chart(probabilities: np.ndarray, starts, ends, labels: list[str], *
     event = st.altair_chart(chart, on_select="rerun", key=key, width="stretch")
     chosen = _selected(event, "chunk")
     return int(chosen[0]["chunk"]) if chosen else None
-
-
-def as_condition(clip: dict, condition: str) -> dict:
-    """A report clip as heard in ``condition`` (its verdict there), for the explorer's lists."""
-    if condition == "clean" or condition not in (clip.get("conditions") or {}):
-        return clip
-    v = clip["conditions"][condition]
-    return clip | {"predicted": v["predicted"], "probabilities": v["probabilities"],
-                   "confidence": round(max(v["probabilities"]), 4), "flags": v.get("flags", {})}
-

@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from genre_model import plots
-from genre_model.checkpoint import class_models
-from webapp.reports import comparison_rows, load_report
+from genre_model.checkpoint import available_models, class_models
+from webapp.reports import comparison_rows, display_name, load_report
 from webapp.ui import settings, show
 
 
@@ -34,25 +34,26 @@ def run() -> None:
     mine = class_models()
     if mine:
         st.subheader("Class models")
-        st.dataframe([{"model": n, "labels": ", ".join(r["labels"]), "class clips": len(r.get("clips", [])),
-                       "cross-validated on the class's clips": f"{r['metrics']['after']['accuracy']:.0%}",
-                       "default model on the same clips": f"{r['metrics']['before']['accuracy']:.0%}"}
-                      for n in mine if (r := load_report(n)) and r.get("kind") == "class model"],
+        st.dataframe([{"model": n, "labels": ", ".join(r.labels), "class clips": len(r.clips),
+                       "cross-validated on the class's clips": f"{r.metrics.get('after').accuracy:.0%}",
+                       "default model on the same clips": f"{r.metrics.get('before').accuracy:.0%}"}
+                      for n in mine if (r := load_report(n)) and r.is_class_model],
                      hide_index=True, width="stretch")
         st.caption("A class model is scored on its own class's clips, not on the shipped models' test: compare it "
                    "with the default model on those clips only.")
-    reports = {r["model"]: load_report(r["model"]) for r in rows}
-    reports = {k: v for k, v in reports.items() if v and v.get("metrics", {}).get("clean")}
+    # by model name (the rows show display names, e.g. "default (musicnn-head)")
+    reports = {display_name(n, r.arch): r for n in available_models() if (r := load_report(n))}
+    reports = {k: r for k, r in reports.items() if r.metrics.clean and r.metrics.clean.per_genre}
     if not reports:
         return
-    labels = next(iter(reports.values()))["labels"]
-    f1 = {name: [r["metrics"]["clean"]["per_genre"][g]["f1"] for g in labels] for name, r in reports.items()}
+    labels = next(iter(reports.values())).labels
+    f1 = {name: [r.metrics.clean.per_genre[g].f1 for g in labels] for name, r in reports.items()}
     show(lambda: plots.grouped_bars(f1, labels, ylabel="F1", title="Per-genre F1 (held-out artists)", scale=s.scale))
     cols = st.columns(min(3, len(reports)))
     for i, (name, r) in enumerate(reports.items()):
         with cols[i % len(cols)]:
-            show(lambda: plots.confusion(r["metrics"]["clean"]["confusion"], labels, title=name, scale=s.scale))
-    curves = {name: r["curves"] for name, r in reports.items() if r.get("curves")}
+            show(lambda: plots.confusion(r.metrics.clean.confusion, labels, title=name, scale=s.scale))
+    curves = {name: r.curves for name, r in reports.items() if r.curves}
     st.subheader("Training curves")
     st.caption("The musicnn head is fitted in one convex optimisation (L-BFGS), so it has no curve.")
     for name, c in curves.items():

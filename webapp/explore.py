@@ -11,61 +11,65 @@ from genre_model.checkpoint import available_models, class_models
 from genre_model.errors import AudioError
 from webapp import analysis, charts
 from webapp.collection import Collection, CollectionError
-from webapp.reports import COLLECTION, CONDITION_NAMES, collection_report, load_report, report_headline
+from genre_model.report import CONDITION_NAMES, ClipRecord, EvalReport
+from webapp.reports import COLLECTION, collection_report, load_report, report_headline
 from webapp.ui import classifier, data_root, safe_data_path, settings, show
 
 ALL = "(all)"
 
 
-def _summary(report: dict, condition: str) -> None:
-    m = report.get("metrics", {}).get(condition) or report.get("metrics", {}).get("clean")
+def _metrics(report: EvalReport, condition: str):
+    return report.metrics.get(condition) or report.metrics.clean
+
+
+def _summary(report: EvalReport, condition: str) -> None:
+    m = _metrics(report, condition)
     if not m:
         st.info("No clips yet.")
         return
-    lo, hi = m["accuracy_ci95"]
+    lo, hi = m.accuracy_ci95
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Accuracy", f"{m['accuracy']:.0%}", help=f"95% interval {lo:.0%}-{hi:.0%}")
-    c2.metric("Macro-F1", f"{m['macro_f1']:.2f}")
-    c3.metric("Clips", m["n"])
-    if "confidently_wrong" in m:
-        c4.metric("Confidently wrong", f"{m['confidently_wrong']:.0%}",
+    c1.metric("Accuracy", f"{m.accuracy:.0%}", help=f"95% interval {lo:.0%}-{hi:.0%}")
+    c2.metric("Macro-F1", f"{m.macro_f1:.2f}")
+    c3.metric("Clips", m.n)
+    if m.confidently_wrong is not None:
+        c4.metric("Confidently wrong", f"{m.confidently_wrong:.0%}",
                   help="Wrong, and the model gave no sign that it could not judge (unsure, unfamiliar, too noisy).")
-    st.caption(f"Accuracy {m['accuracy']:.1%} (95% interval {lo:.1%}-{hi:.1%}) over {m['n']} clips. "
+    st.caption(f"Accuracy {m.accuracy:.1%} (95% interval {lo:.1%}-{hi:.1%}) over {m.n} clips. "
                + report_headline(report))
 
 
-def _clip_audio(report: dict, clip: dict) -> tuple[bytes | None, str]:
+def _clip_audio(report: EvalReport, clip: ClipRecord) -> tuple[bytes | None, str]:
     """The clip's audio bytes, or None and a hint on how to make it available."""
-    if clip["path"].startswith("collection:"):
-        return Collection().audio(int(clip["path"].split(":", 1)[1])), ""
-    if clip["path"].startswith("class:"):
+    if clip.path.startswith("collection:"):
+        return Collection().audio(int(clip.path.split(":", 1)[1])), ""
+    if clip.path.startswith("class:"):
         return None, "This clip belongs to the class that made the model; it is in the collection on the Teach page."
     root = data_root(settings())
     if root is None:
         return None, ("To listen to this clip and see its waveform, set the **Dataset folder** in the sidebar to the "
-                      f"folder the report's paths are relative to (it was `{report.get('data_root', '?')}`).")
-    path = safe_data_path(root, clip["path"])
+                      f"folder the report's paths are relative to (it was `{report.data_root or '?'}`).")
+    path = safe_data_path(root, clip.path)
     if path is None:
-        return None, (f"There is no file `{clip['path']}` inside the dataset folder `{root}` (this report's clips "
-                      f"came from `{report.get('data_root', '?')}`).")
+        return None, (f"There is no file `{clip.path}` inside the dataset folder `{root}` (this report's clips "
+                      f"came from `{report.data_root or '?'}`).")
     return path.read_bytes(), ""
 
 
-def _detail(report: dict, clip: dict) -> None:
+def _detail(report: EvalReport, clip: ClipRecord) -> None:
     s = settings()
-    labels = report["labels"]
-    artist = f" · {clip['artist']}" if clip.get("artist") else ""
-    st.subheader(f"{clip.get('name', clip['path'])}{artist}: true {clip['label']}, predicted {clip['predicted']} "
-                 f"({clip['confidence']:.0%})")
-    conditions = clip.get("conditions") or {}
+    labels = report.labels
+    artist = f" · {clip.artist}" if clip.artist else ""
+    st.subheader(f"{clip.title}{artist}: true {clip.label}, predicted {clip.predicted} ({clip.confidence:.0%})")
+    conditions = clip.conditions or {}
     if conditions:
-        st.dataframe([{"listening condition": CONDITION_NAMES.get(c, c), "verdict": v["predicted"],
-                       "score": round(max(v["probabilities"]), 3),
-                       "cannot judge": ", ".join(k for k, on in v.get("flags", {}).items() if on and k != "any") or "-"}
-                      for c, v in [("clean", {"predicted": clip["predicted"], "probabilities": clip["probabilities"],
-                                              "flags": clip.get("flags", {})})] + list(conditions.items())],
-                     hide_index=True, width="stretch")
-    chunks = clip.get("chunks") or []
+        heard = [("clean", clip.predicted, clip.confidence, clip.flags or {})] + [
+            (c, v.predicted, v.confidence, v.flags) for c, v in conditions.items()]
+        st.dataframe([{"listening condition": CONDITION_NAMES.get(c, c), "verdict": predicted,
+                       "score": round(confidence, 3),
+                       "cannot judge": ", ".join(k for k, on in flags.items() if on and k != "any") or "-"}
+                      for c, predicted, confidence, flags in heard], hide_index=True, width="stretch")
+    chunks = clip.chunks or []
     if chunks:
         probs = np.array([c["probabilities"] for c in chunks])
         starts = np.array([c["start"] for c in chunks])
@@ -79,7 +83,7 @@ def _detail(report: dict, clip: dict) -> None:
         try:
             _, decoded = analysis.decode(clf, data, max_seconds=s.max_seconds)
         except AudioError as exc:
-            st.error(f"{clip['path']}: {exc.message}")
+            st.error(f"{clip.path}: {exc.message}")
         else:
             st.audio(data)
             show(lambda: plots.waveform(decoded.samples, decoded.sample_rate,
@@ -91,7 +95,7 @@ def _detail(report: dict, clip: dict) -> None:
                       for c in chunks], hide_index=True, width="stretch")
 
 
-def _load(source: str, s) -> dict | None:
+def _load(source: str, s) -> EvalReport | None:
     if source != COLLECTION:
         report = load_report(source)
         if report is None:
@@ -108,13 +112,13 @@ def _load(source: str, s) -> dict | None:
     return collection_report(rows, classifier(s.model).labels)
 
 
-def _by_artist(clips: list[dict]) -> None:
+def _by_artist(clips: list[ClipRecord]) -> None:
     """Errors per artist: which artists' music the model gets wrong."""
     stats: dict[str, list[int]] = {}
     for c in clips:
-        a = stats.setdefault(c.get("artist") or "(unknown)", [0, 0])
+        a = stats.setdefault(c.artist or "(unknown)", [0, 0])
         a[0] += 1
-        a[1] += c["label"] != c["predicted"]
+        a[1] += c.label != c.predicted
     rows = sorted(({"artist": a, "clips": n, "wrong": w, "accuracy": round(1 - w / n, 2)} for a, (n, w) in stats.items()),
                   key=lambda r: (-r["wrong"], r["artist"]))
     st.dataframe(rows, hide_index=True, width="stretch", height=260)
@@ -129,15 +133,15 @@ def run() -> None:
     report = _load(source, s)
     if report is None:
         return
-    labels = report["labels"]
-    conditions = [c for c in CONDITION_NAMES if c == "clean" or c in report.get("metrics", {})]
+    labels = report.labels
+    conditions = [c for c in CONDITION_NAMES if c == "clean" or report.metrics.get(c)]
     condition = st.radio("Listening condition", conditions, format_func=CONDITION_NAMES.get, horizontal=True,
                          key="explore_condition") if len(conditions) > 1 else "clean"
-    clips = [charts.as_condition(c, condition) for c in report["clips"]]
+    clips = [c.heard_in(condition) for c in report.clips]
     _summary(report, condition)
-    m = report.get("metrics", {}).get(condition) or report.get("metrics", {}).get("clean")
-    if m:
-        picked = charts.confusion_chart(m["confusion"], labels, key=f"explore_cm_{source}_{condition}")
+    m = _metrics(report, condition)
+    if m and m.confusion:
+        picked = charts.confusion_chart(m.confusion, labels, key=f"explore_cm_{source}_{condition}")
         if picked and picked != st.session_state.get("explore_cm_applied"):
             st.session_state["explore_cm_applied"] = picked  # a click on a cell lists its clips
             st.session_state["explore_true"], st.session_state["explore_pred"] = picked
@@ -149,7 +153,7 @@ def run() -> None:
     true = c1.selectbox("True genre", [ALL] + labels, key="explore_true")
     predicted = c2.selectbox("Predicted genre", [ALL] + labels, key="explore_pred")
     only_wrong = c3.toggle("Only misclassified", value=True, key="explore_wrong")
-    artists = sorted({c.get("artist") or "(unknown)" for c in clips if c.get("artist")})
+    artists = sorted({c.artist for c in clips if c.artist})
     artist = ALL
     if artists:
         with st.expander("Errors by artist"):
@@ -157,14 +161,14 @@ def run() -> None:
         artist = st.selectbox("Artist", [ALL] + artists, key="explore_artist")
     text = st.text_input("Filter by name", key="explore_text")
     chosen_clips = [c for c in clips
-                    if (true == ALL or c["label"] == true) and (predicted == ALL or c["predicted"] == predicted)
-                    and (artist == ALL or (c.get("artist") or "(unknown)") == artist)
-                    and (not only_wrong or c["label"] != c["predicted"]) and text.lower() in c.get("name", c["path"]).lower()]
+                    if (true == ALL or c.label == true) and (predicted == ALL or c.predicted == predicted)
+                    and (artist == ALL or (c.artist or "(unknown)") == artist)
+                    and (not only_wrong or c.label != c.predicted) and text.lower() in c.title.lower()]
     if not chosen_clips:
         st.info("No clips match: choose another cell or turn off 'Only misclassified'.")
         return
-    table = [{"clip": c.get("name", c["path"]), "artist": c.get("artist", ""), "true": c["label"],
-              "predicted": c["predicted"], "confidence": c["confidence"]} for c in chosen_clips]
+    table = [{"clip": c.title, "artist": c.artist or "", "true": c.label, "predicted": c.predicted,
+              "confidence": c.confidence} for c in chosen_clips]
     event = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
                          selection_mode="single-row", key="explore_table")
     rows = event.selection.rows if event is not None else []

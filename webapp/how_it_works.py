@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from genre_model import plots, synth
+from genre_model.models import REGISTRY
 from webapp import analysis
 from webapp.results import verdict
 from webapp.ui import classifier, settings, show
@@ -18,7 +19,6 @@ _MODEL_INPUT = {
     "tabular": ("This model never sees the picture: it reads 57 numbers summarising 30 s of audio (averages and "
                 "spreads of brightness, loudness, pitch classes, MFCCs, and the tempo)."),
 }
-_MUSICNN = "the network (musicnn, trained on a million songs, plus our small genre layer)"
 
 
 def run() -> None:
@@ -58,9 +58,8 @@ def run() -> None:
     show(lambda: plots.waveform(clip.samples, clip.sample_rate, starts=pred.starts, ends=pred.ends, scale=s.scale))
 
     st.header("5. A guess per chunk")
-    network = (_MUSICNN if clf.info.arch == "musicnn-head" else
-               f"the `{clf.info.arch}` network, trained from scratch on GTZAN (see its model card)")
-    st.markdown(f"For each chunk {network} gives a probability for each genre.")
+    arch = REGISTRY[clf.info.arch]
+    st.markdown(f"For each chunk {arch.network} gives a probability for each genre. The network: {arch.summary}.")
     show(lambda: plots.genre_timeline(pred.probabilities, pred.starts, pred.ends, pred.labels, scale=s.scale))
 
     st.header("6. One verdict for the clip")

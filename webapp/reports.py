@@ -1,82 +1,70 @@
 """Evaluation reports written by train/ next to each model's weights, and the user's collection
-presented in the same shape, for the Explore and Compare pages."""
+presented in the same shape (genre_model.report.EvalReport), for the Explore and Compare pages."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 from safetensors import safe_open
 
-from genre_model.checkpoint import WEIGHTS_FILE, available_models, read_info, resolve_model_dir
+from genre_model.checkpoint import available_models, read_info, resolve_model_dir
 from genre_model.errors import CheckpointError
 from genre_model.metrics import classification_report
+from genre_model.model_dir import ModelDir
+from genre_model.report import NOISY_ROOM, ClipRecord, EvalReport, Metrics, Results
 
-REPORT_FILE = "eval_report.json"
 COLLECTION = "My labelled clips"
-CONDITION_NAMES = {  # the held-out listening conditions of a report (train/variants.py), as the app names them
-    "clean": "clean",
-    "eval-room-0-5": "noisy room 0-5 dB",
-    "eval-room-5-10": "noisy room 5-10 dB",
-    "eval-room-10-15": "noisy room 10-15 dB",
-    "eval-mic": "room recording",
-    "reference": "reference recording",
-}
 
 
-def report_headline(report: dict) -> str:
+def report_headline(report: EvalReport) -> str:
     """One or two sentences on how a report's numbers were measured, and how far to trust them."""
-    if report.get("model") == COLLECTION:
-        return f"Evaluation: {report.get('split', '-')}."
-    if report.get("kind") == "class model":
-        return f"Evaluation: {report['split']}. Few clips from one classroom: rough numbers."
-    text = f"Evaluation: {report.get('split', '-')}."
-    if "artist-grouped" in report.get("split", ""):
+    if report.model == COLLECTION:
+        return f"Evaluation: {report.split}."
+    if report.is_class_model:
+        return f"Evaluation: {report.split}. Few clips from one classroom: rough numbers."
+    text = f"Evaluation: {report.split}."
+    if "artist-grouped" in report.split:
         text += " No artist is on both sides: these are the honest numbers for music the model has never heard."
-    split = report.get("evaluations", {}).get("split")
-    if split:
-        c = split["metrics"]["clean"]
-        text += (f" On the artist-filtered split (valid part, {c['n']} files): {c['accuracy']:.0%} "
-                 f"({c['accuracy_ci95'][0]:.0%}-{c['accuracy_ci95'][1]:.0%}).")
-    same = report.get("evaluations", {}).get("same_artist_kfold")
-    if same:
-        text += (f" With artists on both sides (optimistic, not a fair test): "
-                 f"{same['metrics']['clean']['accuracy']:.0%}.")
-    elif "artist" not in report.get("split", ""):
+    split = report.evaluations.get("split")
+    if split and split.metrics.clean:
+        c = split.metrics.clean
+        text += (f" On the artist-filtered split (valid part, {c.n} files): {c.accuracy:.0%} "
+                 f"({c.accuracy_ci95[0]:.0%}-{c.accuracy_ci95[1]:.0%}).")
+    same = report.evaluations.get("same_artist_kfold")
+    if same and same.metrics.clean:
+        text += f" With artists on both sides (optimistic, not a fair test): {same.metrics.clean.accuracy:.0%}."
+    elif "artist" not in report.split:
         text += " Artists repeat across these folds, so the numbers are optimistic for new music."
     return text
 
 
-def load_report(model: str, root: Path | None = None) -> dict | None:
+def load_report(model: str, root: Path | None = None) -> EvalReport | None:
     """A model's evaluation report (shipped or class model), or None when it has none."""
     try:
-        path = (root / model if root else resolve_model_dir(model)) / REPORT_FILE
+        directory = ModelDir(root / model if root else resolve_model_dir(model))
     except CheckpointError:
         return None
-    if not path.is_file():
-        return None
-    return json.loads(path.read_text())
+    return directory.read_report()
 
 
-def collection_report(rows: list[dict], labels: list[str]) -> dict:
+def collection_report(rows: list[dict], labels: list[str]) -> EvalReport:
     """The user's labelled clips as a report: same clip records, metrics from the same function train/ uses."""
     clips = []
     for r in rows:
         pred = r["prediction"]
         probs = [pred["probabilities"].get(g, 0.0) for g in labels]
-        clips.append({
-            "path": f"collection:{r['id']}", "name": r["name"], "label": r["label"], "predicted": r["predicted"],
-            "confidence": round(max(probs), 4), "probabilities": probs, "model": r["model"],
-            "chunks": [{"start": c["start"], "end": c["end"],
-                        "probabilities": [c["probabilities"].get(g, 0.0) for g in labels]} for c in pred["chunks"]],
-        })
-    known = [c for c in clips if c["label"] in labels and c["predicted"] in labels]
-    metrics = classification_report([labels.index(c["label"]) for c in known],
-                                    [labels.index(c["predicted"]) for c in known], labels) if known else None
-    return {"model": COLLECTION, "labels": labels, "clips": clips,
-            "split": "clips you labelled (predictions as made when they were added)",
-            "metrics": {"clean": metrics} if metrics else {}}
+        clips.append(ClipRecord(
+            path=f"collection:{r['id']}", name=r["name"], label=r["label"], predicted=r["predicted"],
+            confidence=round(max(probs), 4), probabilities=probs, extra={"model": r["model"]},
+            chunks=[{"start": c["start"], "end": c["end"],
+                     "probabilities": [c["probabilities"].get(g, 0.0) for g in labels]} for c in pred["chunks"]]))
+    known = [c for c in clips if c.label in labels and c.predicted in labels]
+    metrics = classification_report([labels.index(c.label) for c in known],
+                                    [labels.index(c.predicted) for c in known], labels) if known else None
+    return EvalReport(model=COLLECTION, arch="", labels=labels, clips=clips,
+                      split="clips you labelled (predictions as made when they were added)",
+                      metrics=Results({"clean": Metrics.from_dict(metrics)} if metrics else {}))
 
 
 # Buffers, not learned parameters: BatchNorm statistics, the novelty bank, standardisation constants.
@@ -87,7 +75,7 @@ _NOT_PARAMETERS = ("running_mean", "running_var", "num_batches_tracked", "bank",
 def model_facts(model: str) -> dict:
     """Parameters and size on disk of a model, read from its weights file without building it."""
     directory = resolve_model_dir(model)
-    path = directory / WEIGHTS_FILE
+    path = ModelDir(directory).weights
     with safe_open(str(path), framework="pt") as f:
         params = sum(int(np.prod(f.get_slice(k).get_shape())) for k in f.keys()
                      if not k.endswith(_NOT_PARAMETERS))
@@ -96,11 +84,15 @@ def model_facts(model: str) -> dict:
             "metrics": info.metrics}
 
 
-def _pct(m: dict | None) -> str:
+def _pct(m: Metrics | None) -> str:
     if not m:
         return "-"
-    lo, hi = m["accuracy_ci95"]
-    return f"{m['accuracy']:.0%} ({100 * lo:.0f}-{100 * hi:.0f}), n={m['n']}"
+    lo, hi = m.accuracy_ci95
+    return f"{m.accuracy:.0%} ({100 * lo:.0f}-{100 * hi:.0f}), n={m.n}"
+
+
+def display_name(model: str, arch: str) -> str:
+    return f"default ({arch})" if model == "default" else model
 
 
 def comparison_rows(models: list[str] | None = None) -> list[dict]:
@@ -109,19 +101,20 @@ def comparison_rows(models: list[str] | None = None) -> list[dict]:
     rows = []
     for model in models if models is not None else available_models():
         facts = model_facts(model)
-        report = load_report(model) or {}
-        m = report.get("metrics", {})
-        ev = report.get("evaluations", {})
-        room = m.get("noisy_room")
-        ece = report.get("judgement", {}).get("calibration", {}).get("ece", {}).get("after", {}).get("clip_ece")
+        report = load_report(model)
+        m = report.metrics if report else Results()
+        split = report.evaluations.get("split") if report else None
+        room = m.get(NOISY_ROOM)
+        calibration = report.judgement.calibration if report and report.judgement else None
+        ece = calibration.clip_ece_after if calibration else None
         rows.append({
-            "model": model if model != "default" else f"default ({facts['arch']})",
-            "held-out artists": _pct(m.get("clean")),
-            "split (valid part)": _pct(ev.get("split", {}).get("metrics", {}).get("clean")),
+            "model": display_name(model, facts["arch"]),
+            "held-out artists": _pct(m.clean),
+            "split (valid part)": _pct(split.metrics.clean if split else None),
             "noisy rooms": _pct(room),
-            "wrong, no warning": f"{room['confidently_wrong']:.0%}" if room and "confidently_wrong" in room else "-",
+            "wrong, no warning": f"{room.confidently_wrong:.0%}" if room and room.confidently_wrong is not None else "-",
             "ECE": round(ece, 3) if ece is not None else None,
-            "CPU s / 30 s": report.get("cpu_seconds_per_30s_clip"), "MB": facts["size_mb"],
+            "CPU s / 30 s": report.cpu_seconds_per_30s_clip if report else None, "MB": facts["size_mb"],
         })
     return rows
 

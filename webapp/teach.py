@@ -8,7 +8,6 @@ module only gathers clips, shows results and manages the class models on disk.
 from __future__ import annotations
 
 import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -43,7 +42,7 @@ def _embedding_of(coll: Collection, row: dict) -> teach.ClassClip:
     if arrays is None:
         clf = classifier(BASE)
         samples = load_audio(coll.audio(row["id"]), sample_rate=clf.sample_rate).samples
-        clip = teach.embed_clip(clf.model, samples, name=row["name"], label=row["label"], mel=clf.info.mel_params)
+        clip = teach.embed_clip(clf.model, clf.info, samples, name=row["name"], label=row["label"])
         coll.put_embeddings(row["sha256"], key, clip.to_arrays() | {"key": clip.key})
         return clip
     return teach.ClassClip.from_arrays(str(arrays["key"]), row["name"], row["label"], arrays)
@@ -150,25 +149,26 @@ def _train(coll: Collection, rows: list[dict]) -> None:
     if result is None:
         return
     r = result.report
-    after, before = r["metrics"]["after"], r["metrics"]["before"]
+    after, before = r.metrics.get("after"), r.metrics.get("before")
     c1, c2, c3 = st.columns(3)
-    c1.metric("Class model", f"{after['accuracy']:.0%}", help=f"95% interval {after['accuracy_ci95'][0]:.0%}-"
-                                                            f"{after['accuracy_ci95'][1]:.0%}")
-    c2.metric("Default model", f"{before['accuracy']:.0%}", delta=None)
-    c3.metric("Changed verdicts", len(r["changed"]))
-    st.caption(f"{r['split']}. Accuracy on the class's own clips, each scored by a model that did not see it. "
-               f"Trained and evaluated in {r['timings_s']['train_and_evaluate']:.1f} s."
-               + (f" New labels: {', '.join(r['new_labels'])} (the default model cannot name them)." if r["new_labels"] else ""))
+    c1.metric("Class model", f"{after.accuracy:.0%}", help=f"95% interval {after.accuracy_ci95[0]:.0%}-"
+                                                         f"{after.accuracy_ci95[1]:.0%}")
+    c2.metric("Default model", f"{before.accuracy:.0%}", delta=None)
+    c3.metric("Changed verdicts", len(result.changed))
+    st.caption(f"{r.split}. Accuracy on the class's own clips, each scored by a model that did not see it. "
+               f"Trained and evaluated in {r.timings_s['train_and_evaluate']:.1f} s."
+               + (f" New labels: {', '.join(result.new_labels)} (the default model cannot name them)."
+                  if result.new_labels else ""))
     s = settings()
     # only the labels the class's clips have or were given: ten empty rows help nobody
-    used = [i for i, row in enumerate(after["confusion"]) if sum(row) or sum(r2[i] for r2 in after["confusion"])]
-    cm = [[after["confusion"][i][j] for j in used] for i in used]
-    show(lambda: plots.confusion(cm, [r["labels"][i] for i in used], title="Class model, cross-validated (rows: true)",
+    used = [i for i, row in enumerate(after.confusion) if sum(row) or sum(r2[i] for r2 in after.confusion)]
+    cm = [[after.confusion[i][j] for j in used] for i in used]
+    show(lambda: plots.confusion(cm, [r.labels[i] for i in used], title="Class model, cross-validated (rows: true)",
                                  scale=s.scale))
-    if r["changed"]:
+    if result.changed:
         st.markdown("**Clips whose verdict changed**")
         st.dataframe([{"clip": c["name"], "label": c["label"], "default model": c["before"], "class model": c["after"],
-                       "now right": "yes" if c["after"] == c["label"] else "no"} for c in r["changed"]],
+                       "now right": "yes" if c["after"] == c["label"] else "no"} for c in result.changed],
                      hide_index=True, width="stretch")
     _save(result)
 
@@ -188,27 +188,9 @@ def _save(result: teach.TeachResult) -> None:
 
 
 def save_class_model(result: teach.TeachResult, name: str, *, replace: bool = False) -> Path:
-    """Write the model into the user's models folder: staged in a temporary folder, then renamed, so
-    an interrupted save never leaves half a model and the old one stays usable until the swap."""
+    """Save the class model under ``name`` in the user's models folder (staged, then swapped in)."""
     name = teach.check_model_name(name, reserved=set(available_models()))
-    root = user_models_root()
-    root.mkdir(parents=True, exist_ok=True)
-    target = root / name
-    if target.exists() and not replace:
-        raise teach.TeachError(f"A class model named “{name}” exists: tick “Replace” or choose another name.")
-    staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{name}-"))
-    try:
-        teach.save_class_model(result, staging / name)
-        old = None
-        if target.exists():
-            old = root / f".{name}-old-{time.time_ns()}"
-            target.rename(old)
-        (staging / name).rename(target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return teach.save_class_model(result, user_models_root() / name, replace=replace)
 
 
 def _manage() -> None:

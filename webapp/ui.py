@@ -15,6 +15,7 @@ import streamlit as st
 from matplotlib.figure import Figure
 
 from genre_model.checkpoint import available_models, class_models, read_info, resolve_model_dir
+from genre_model.models import REGISTRY
 from genre_model.predict import Classifier
 
 LOADS = {"count": 0}  # how many times a model was loaded in this process (the tests read it)
@@ -59,15 +60,18 @@ def sidebar_settings() -> Settings:
         model = st.selectbox("Model", models, key="model", format_func=_model_label,
                              help="The shipped models (weights/) and the class models made on the Teach page.")
         info = read_info(resolve_model_dir(model))
+        st.caption(REGISTRY[info.arch].summary[:1].upper() + REGISTRY[info.arch].summary[1:] + ".")
         if info.feature_kind == "tabular":
             # Its features are statistics over a whole 30 s clip, as in the table it learned from.
             chunk, hop = info.chunk_seconds, info.hop_seconds
             st.caption(f"This model reads fixed {chunk:g} s windows (shorter audio is repeated to fill one).")
         else:
-            chunk = st.slider("Chunk length (s)", 1.0, 10.0, 3.0, 0.5, key="chunk_seconds",
-                              help="The model classifies the audio in windows of this length.")
-            hop = st.slider("Hop between chunks (s)", 0.5, 10.0, 1.5, 0.5, key="hop_seconds",
-                            help="Smaller than the chunk length means overlapping chunks.")
+            chunk = st.slider("Chunk length (s)", 1.0, 10.0, float(info.chunk_seconds), 0.5, key="chunk_seconds",
+                              help=f"The model classifies the audio in windows of this length (its own: "
+                                   f"{info.chunk_seconds:g} s).")
+            hop = st.slider("Hop between chunks (s)", 0.5, 10.0, float(info.hop_seconds), 0.5, key="hop_seconds",
+                            help=f"Smaller than the chunk length means overlapping chunks (the model's own: "
+                                 f"{info.hop_seconds:g} s).")
         if hop > chunk:
             st.warning("The hop is longer than a chunk, which would skip audio; using hop = chunk length.")
             hop = chunk

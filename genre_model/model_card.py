@@ -1,13 +1,15 @@
-"""Write MODEL_CARD.md from a model's evaluation report, so the card's numbers are always the ones
-the training run measured. One writer for every architecture: the headline is the artist-grouped
-evaluation, the artist-filtered split beside it, the same-artist figure only as a labelled aside."""
+"""MODEL_CARD.md from a model's evaluation report, so the card's numbers are always the ones the
+training run (or the Teach page) measured. The one card writer, for every architecture and for class
+models: the headline is the artist-grouped evaluation, the artist-filtered split beside it, the
+same-artist figure only as a labelled aside. Written by :meth:`genre_model.model_dir.ModelDir.write_card`."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from train.variants import EVAL_CONDITIONS
+from .models import REGISTRY
+from .report import EVAL_CONDITIONS, NOISY_ROOM, EvalReport
 
 PORT_CHECK = """\
 The PyTorch port of MSD_musicnn was checked against the original TensorFlow implementation
@@ -26,17 +28,6 @@ promoted it to float32), so the reference was produced with that step in float32
 computed it. The stored outputs (`tests/fixtures/musicnn_reference.json`) are checked by
 `tests/test_musicnn_port.py` on every test run."""
 
-ARCH_SUMMARY = {
-    "musicnn-head": ("the MSD_musicnn network (Pons & Serra, MTG-UPF), ported to PyTorch with weights converted "
-                     "from the musicnn 0.1.0 wheel, and a calibrated logistic-regression head on one of its layers"),
-    "cnn": "a 4-block convolutional network on 3 s log-mel chunks (musicnn's front end: 16 kHz, 96 bands)",
-    "crnn-gru": "convolutional blocks on 3 s log-mel chunks followed by a GRU over time",
-    "crnn-lstm": "convolutional blocks on 3 s log-mel chunks followed by an LSTM over time",
-    "mfcc5-cnn": ("a 3-block convolutional network on 5 stacked channels per 3 s chunk: MFCC, delta, "
-                  "delta-delta, beat-synchronous MFCC and chroma (22.05 kHz, librosa)"),
-    "tabular-mlp": ("a two-layer MLP on the 57 Kaggle GTZAN features (librosa defaults at 22.05 kHz, mean and "
-                    "variance over the clip), computed over 30 s windows"),
-}
 LICENCE = ("Trained by this project's code; the weights are released with the project. GTZAN's audio is not "
            "redistributed here.")
 
@@ -60,7 +51,7 @@ def confusion_table(labels: list[str], cm: list[list[int]]) -> str:
 def condition_rows(m: dict) -> str:
     """One table row per listening condition present in metrics ``m``."""
     rows = []
-    for key, name in list(EVAL_CONDITIONS.items()) + [("noisy_room", "noisy classroom, all 0-15 dB")]:
+    for key, name in list(EVAL_CONDITIONS.items()) + [(NOISY_ROOM, "noisy classroom, all 0-15 dB")]:
         if key in m and m[key]:
             c = m[key]
             rows.append(f"| {name} | {c['n']} | {interval(c)} | {c['macro_f1']:.3f} | {pct(c.get('flagged'))} | "
@@ -173,7 +164,14 @@ def _extra(report: dict) -> str:
     return extra
 
 
-def write_model_card(out: Path, report: dict) -> Path:
+def render_card(report: EvalReport, *, licences: list[str] | None = None) -> str:
+    """The card's Markdown (``licences``: a class model's, from its checkpoint)."""
+    if report.is_class_model:
+        return _class_model_card(report.to_dict(), licences or [])
+    return _card(report.to_dict())
+
+
+def _card(report: dict) -> str:
     m, labels, recipe = report["metrics"], report["labels"], report["recipe"]
     pool = report.get("pool", {})
     excluded = pool.get("excluded", {})
@@ -183,7 +181,7 @@ def write_model_card(out: Path, report: dict) -> Path:
     sources = ", ".join(f"`{s or Path(report['data_root']).name}` {n}" for s, n in pool.get("by_source", {}).items())
     text = f"""# Model card: {report['model']} ({report['arch']})
 
-A genre classifier for {len(labels)} genres ({', '.join(labels)}): {ARCH_SUMMARY.get(report['arch'], report['arch'])}.
+A genre classifier for {len(labels)} genres ({', '.join(labels)}): {REGISTRY[report['arch']].summary}.
 {f"{report['n_parameters']:,} parameters. " if report.get('n_parameters') else ''}Trained by `python -m train`.
 
 ## Data
@@ -233,6 +231,41 @@ calibrated confidence and says when it cannot judge. Not for judging music or mu
 ## Licence
 {report.get('licence', LICENCE)}
 """
-    path = out / "MODEL_CARD.md"
-    path.write_text(text)
-    return path
+    return text
+
+
+def _class_model_card(report: dict, licences: list[str]) -> str:
+    from .teach import CLASS_CLIP_WEIGHT, ROOM_COPIES
+    after, before = report["metrics"]["after"], report["metrics"]["before"]
+    lo, hi = after["accuracy_ci95"]
+    clips = "\n".join(f"| {l} | {n} |" for l, n in report["class_clips"].items())
+    new = ", ".join(report["new_labels"]) or "none"
+    return f"""# Model card: {report['model']} (class model)
+
+Made on the Teach page (or by `python -m train ... --base default`) from the default model: the same frozen
+MSD_musicnn backbone, and a new head trained on the default model's training data (GTZAN clips of
+{len(report['labels']) - len(report['new_labels'])} genres, clean and in simulated rooms) plus this class's own clips.
+New labels: {new}.
+
+## What it saw
+| label | class clips |
+|---|---|
+{clips}
+
+Class clips (name, label, sha256 of the decoded audio) are listed in the checkpoint's metadata.
+Each class clip was used clean and as {ROOM_COPIES} simulated noisy-classroom recording(s); each counts
+{CLASS_CLIP_WEIGHT:g} times as much as one clip of the base data. Seed {report['seed']}.
+
+## How well it does on the class's clips
+{report['split']}: accuracy {after['accuracy']:.0%} ({lo:.0%}-{hi:.0%}, 95% interval, {after['n']} clips),
+against {before['accuracy']:.0%} for the default model on the same clips (the default model cannot
+name a new label). {len(report['changed'])} clip(s) changed verdict. With so few clips, these numbers are
+rough, and the clips come from one classroom: they say little about music elsewhere.
+
+## Limits
+Calibrated on the class's clips (temperature {report['temperature']}); the quality layer and the
+"cannot judge" rules are the default model's. Not for judging music or musicians.
+
+## Licence
+{' '.join(licences)}
+"""

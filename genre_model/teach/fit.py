@@ -1,47 +1,36 @@
-"""Teach the model: a class's own labelled clips, with any labels (new genres included), on top of
-the default model's training data; a new head fitted in seconds on the frozen musicnn embedding.
-
-Used by the app's Teach page and by ``python -m train --arch musicnn-head --data FOLDER --base
-default`` alike, so both make the same model from the same clips and seed.
+"""Fitting a class model: the Teach page's head, trained on the base model's training rows plus a
+class's own clips (any labels, new genres included), cross-validated on those clips.
 
 - The base model ships its training rows (``teach_base.npz``: the embedding of every training chunk,
   clean and in simulated rooms, with labels, clip ids and SNRs), so no dataset is needed.
-- Each class clip is embedded once (3 s chunks, clean and as :data:`ROOM_COPIES` simulated noisy
-  classroom recordings made with generated voices): :func:`embed_clip`.
 - :func:`teach` fits the head on base and class rows (every clip counts the same within its label,
   a class clip :data:`CLASS_CLIP_WEIGHT` times a base clip, every label the same), scores the class's
-  clips by grouped cross-validation next to the base model, and returns a model that is an ordinary
+  clips by cross-validation next to the base model, and returns a model that is an ordinary
   checkpoint: calibrated, with the base model's quality layer and "cannot judge" rules.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import re
 import time
-import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from . import __version__
-from .checkpoint import ModelInfo, read_info, save_checkpoint
-from .chunking import chunk_spans, cut_chunks
-from .errors import GenreModelError
-from .features import MelParams, log_mel
-from .heads import clip_weights, fit_head, fit_temperature, softmax
-from .metrics import classification_report
-from .models.musicnn import MusicnnGenre
-from .roomsim import simulate_room
+from .. import __version__
+from ..checkpoint import ModelInfo
+from ..errors import GenreModelError
+from ..folds import stratified_folds
+from ..heads import clip_weights, fit_head, fit_temperature, softmax
+from ..metrics import classification_report
+from ..model_dir import TEACH_BASE_FILE
+from ..models.musicnn import MusicnnGenre
+from ..report import EvalReport
+from .embed import ClassClip
 
-BASE_FILE = "teach_base.npz"
 TEACH_VARIANTS = ("clean", "mic0", "room0")
-TEACH_HOP = 3.0           # class clips: non-overlapping 3 s chunks (half the work of the 1.5 s hop)
-ROOM_COPIES = 1
 CLASS_CLIP_WEIGHT = 3.0   # a class's own clip counts as this many base clips of its label
 MIN_CLIPS_PER_LABEL = 3
 MAX_LABEL_LENGTH = 30
@@ -81,59 +70,12 @@ class BaseData:
 
 
 def load_base(model_dir: Path) -> BaseData:
-    path = Path(model_dir) / BASE_FILE
+    path = Path(model_dir) / TEACH_BASE_FILE
     if not path.is_file():
-        raise TeachError(f"The model in {model_dir} has no {BASE_FILE} (its training data), so it cannot be "
+        raise TeachError(f"The model in {model_dir} has no {TEACH_BASE_FILE} (its training data), so it cannot be "
                          "taught new clips. Use the default model as the base.")
     with np.load(path) as d:
         return BaseData(d["x"].astype(np.float32), d["labels"], d["clips"], d["files"], d["variants"], d["groups"])
-
-
-@dataclass
-class ClassClip:
-    """One of the class's clips, embedded: ``clean [n, D]`` and ``copies`` (noisy-room versions)."""
-
-    key: str              # content hash of the decoded audio
-    name: str
-    label: str
-    clean: np.ndarray
-    copies: list[np.ndarray] = field(default_factory=list)
-    copy_snr: list[float] = field(default_factory=list)
-
-    def to_arrays(self) -> dict[str, np.ndarray]:
-        return {"clean": self.clean, **{f"copy{i}": c for i, c in enumerate(self.copies)},
-                "copy_snr": np.array(self.copy_snr, dtype=np.float32)}
-
-    @classmethod
-    def from_arrays(cls, key: str, name: str, label: str, arrays: dict) -> "ClassClip":
-        copies = [arrays[f"copy{i}"] for i in range(len(arrays["copy_snr"]))]
-        return cls(key, name, label, arrays["clean"], copies, [float(s) for s in arrays["copy_snr"]])
-
-
-def audio_key(samples: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(samples, dtype=np.float32).tobytes()).hexdigest()
-
-
-@torch.inference_mode()
-def _embed(model: MusicnnGenre, samples: np.ndarray, mel: MelParams) -> np.ndarray:
-    spans = chunk_spans(len(samples), sample_rate=mel.sample_rate, chunk_seconds=3.0, hop_seconds=TEACH_HOP)
-    chunks = cut_chunks(samples, spans)
-    return torch.cat([model.embed(log_mel(chunks[i:i + 8], mel)) for i in range(0, len(chunks), 8)]).numpy()
-
-
-def embed_clip(model: MusicnnGenre, samples: np.ndarray, *, name: str, label: str, mel: MelParams,
-               seed: int = 0) -> ClassClip:
-    """Embed a class clip (mono float32 at the model's rate, ``mel.sample_rate``) clean and in
-    simulated noisy rooms, with the base model's spectrogram settings ``mel``."""
-    model.eval()
-    key = audio_key(samples)
-    rng = np.random.default_rng([seed, int(key[:12], 16)])
-    clip = ClassClip(key, name, label, _embed(model, samples, mel))
-    for _ in range(ROOM_COPIES):
-        noisy, c = simulate_room(samples, mel.sample_rate, rng, profile="noisy-room")
-        clip.copies.append(_embed(model, noisy, mel))
-        clip.copy_snr.append(c.snr_db)
-    return clip
 
 
 def check_label(label: str, *, reserved: set[str] = frozenset()) -> str:
@@ -173,19 +115,16 @@ def check_clips(clips: list[ClassClip]) -> None:
 class TeachResult:
     model: MusicnnGenre
     info: ModelInfo
-    report: dict
+    report: EvalReport
 
+    @property
+    def new_labels(self) -> list[str]:
+        return self.report.extra["new_labels"]
 
-def _fold_of(clips: list[ClassClip], k: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    folds = np.empty(len(clips), dtype=int)
-    offset = 0
-    for label in sorted({c.label for c in clips}):
-        members = np.flatnonzero([c.label == label for c in clips])
-        rng.shuffle(members)
-        folds[members] = (np.arange(len(members)) + offset) % k
-        offset += len(members)
-    return folds
+    @property
+    def changed(self) -> list[dict]:
+        """The class clips whose verdict the class model changed."""
+        return self.report.extra["changed"]
 
 
 def _fit(base: BaseData, clips: list[ClassClip], labels: list[str], *, l2: float, seed: int):
@@ -216,7 +155,7 @@ def teach(base_model: MusicnnGenre, base_info: ModelInfo, base: BaseData, clips:
     labels = sorted(set(base.labels.tolist()) | {c.label for c in clips})
     l2 = float(base_info.training_data.get("l2", 1e-2))
     k = max(2, min(folds, min(sum(c.label == l for c in clips) for l in {c.label for c in clips})))
-    fold_of = _fold_of(clips, k, seed)
+    fold_of = stratified_folds([c.label for c in clips], k, seed)
     base_head = base_model.head
     rows, held_logits, held_y = [], [], []
     for f in range(k):
@@ -243,14 +182,15 @@ def teach(base_model: MusicnnGenre, base_info: ModelInfo, base: BaseData, clips:
     model.backbone.load_state_dict(base_model.backbone.state_dict())
     model.head.load_state_dict(final.state_dict())
     model.eval()
-    report = _report(rows, labels, base_info, clips, name, k, seed, temperature, time.perf_counter() - started)
+    report = EvalReport.from_dict(_report(rows, labels, base_info, clips, name, k, seed, temperature,
+                                          time.perf_counter() - started))
+    after = report.metrics.get("after")
     info = ModelInfo(
         arch="musicnn-head", arch_params={"n_genres": len(labels), "bank_size": len(final.bank), "layer": model.layer},
         labels=labels, features=base_info.features, chunk_seconds=base_info.chunk_seconds,
         hop_seconds=base_info.hop_seconds,
-        metrics={"split": report["split"], "accuracy_clean": report["metrics"]["after"]["accuracy"],
-                 "accuracy_clean_ci95": report["metrics"]["after"]["accuracy_ci95"],
-                 "macro_f1_clean": report["metrics"]["after"]["macro_f1"], "n_clips": len(clips)},
+        metrics={"split": report.split, "accuracy_clean": after.accuracy, "accuracy_clean_ci95": after.accuracy_ci95,
+                 "macro_f1_clean": after.macro_f1, "n_clips": len(clips)},
         training_data={"base_model": base_info.training_data.get("fingerprint"), "l2": l2,
                        "class_clips": [{"name": c.name, "label": c.label, "sha256": c.key} for c in clips],
                        "n_class_clips": len(clips), "seed": seed, "class_model": True},
@@ -292,115 +232,3 @@ def _report(rows, labels, base_info, clips, name, k, seed, temperature, seconds)
         "timings_s": {"train_and_evaluate": round(seconds, 2)},
         "code_version": __version__,
     }
-
-
-def save_class_model(result: TeachResult, directory: Path) -> Path:
-    """Write the class model as an ordinary model directory: checkpoint, report, model card."""
-    directory = Path(directory)
-    save_checkpoint(result.model, result.info, directory)
-    (directory / "eval_report.json").write_text(json.dumps(result.report | {"model": directory.name}, indent=1))
-    (directory / "MODEL_CARD.md").write_text(model_card(result.report | {"model": directory.name}, result.info))
-    return directory
-
-
-def model_card(report: dict, info: ModelInfo) -> str:
-    after, before = report["metrics"]["after"], report["metrics"]["before"]
-    lo, hi = after["accuracy_ci95"]
-    clips = "\n".join(f"| {l} | {n} |" for l, n in report["class_clips"].items())
-    new = ", ".join(report["new_labels"]) or "none"
-    return f"""# Model card: {report['model']} (class model)
-
-Made on the Teach page (or by `python -m train ... --base default`) from the default model: the same frozen
-MSD_musicnn backbone, and a new head trained on the default model's training data (GTZAN clips of
-{len(info.labels) - len(report['new_labels'])} genres, clean and in simulated rooms) plus this class's own clips.
-New labels: {new}.
-
-## What it saw
-| label | class clips |
-|---|---|
-{clips}
-
-Class clips (name, label, sha256 of the decoded audio) are listed in the checkpoint's metadata.
-Each class clip was used clean and as {ROOM_COPIES} simulated noisy-classroom recording(s); each counts
-{CLASS_CLIP_WEIGHT:g} times as much as one clip of the base data. Seed {report['seed']}.
-
-## How well it does on the class's clips
-{report['split']}: accuracy {after['accuracy']:.0%} ({lo:.0%}-{hi:.0%}, 95% interval, {after['n']} clips),
-against {before['accuracy']:.0%} for the default model on the same clips (the default model cannot
-name a new label). {len(report['changed'])} clip(s) changed verdict. With so few clips, these numbers are
-rough, and the clips come from one classroom: they say little about music elsewhere.
-
-## Limits
-Calibrated on the class's clips (temperature {report['temperature']}); the quality layer and the
-"cannot judge" rules are the default model's. Not for judging music or musicians.
-
-## Licence
-{' '.join(info.licences)}
-"""
-
-
-# ---------------------------------------------------------------- one-file export / import
-
-EXPORT_SUFFIX = ".genre-model.zip"
-_EXPORTED = ("model.safetensors", "eval_report.json", "MODEL_CARD.md")
-
-
-def export_model(directory: Path) -> bytes:
-    """A model directory as one zip file (checkpoint, report, card)."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in _EXPORTED:
-            path = Path(directory) / name
-            if path.is_file():
-                zf.write(path, name)
-    return buf.getvalue()
-
-
-def import_model(data: bytes, root: Path, name: str, *, reserved: set[str]) -> Path:
-    """Install an exported model as ``root/name``; refuses a file that is not one, a name that is
-    taken or reserved (the shipped models), and a checkpoint that does not load."""
-    from .checkpoint import load_checkpoint
-    name = check_model_name(name, reserved=reserved)
-    target = Path(root) / name
-    if target.exists():
-        raise TeachError(f"A model named “{name}” already exists: choose another name or delete it first.")
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        names = set(zf.namelist())
-    except zipfile.BadZipFile:
-        raise TeachError("This is not an exported model (expected a .genre-model.zip file).") from None
-    if "model.safetensors" not in names or names - set(_EXPORTED):
-        raise TeachError("This zip file is not an exported model: it must hold model.safetensors (and only the "
-                         "model's report and card).")
-    staging = Path(root) / f".import-{name}"
-    staging.mkdir(parents=True, exist_ok=True)
-    try:
-        for member in names:
-            (staging / member).write_bytes(zf.read(member))
-        load_checkpoint(staging)  # refuses anything that is not a valid checkpoint, without running code
-        staging.rename(target)
-    except GenreModelError as exc:
-        raise TeachError(f"The exported model cannot be used: {exc}") from None
-    finally:
-        if staging.exists():
-            for f in staging.iterdir():
-                f.unlink()
-            staging.rmdir()
-    return target
-
-
-def check_model_name(name: str, *, reserved: set[str]) -> str:
-    text = (name or "").strip()
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,39}", text):
-        raise TeachError("A model name uses 1-40 letters, digits, - and _ (no spaces), starting with a letter or digit.")
-    if text in reserved:
-        raise TeachError(f"“{text}” is a shipped model's name: choose another name (shipped models are never "
-                         "overwritten).")
-    return text
-
-
-def class_model_info(directory: Path) -> dict:
-    """What the app lists about a class model."""
-    info = read_info(directory)
-    return {"name": Path(directory).name, "labels": info.labels, "clips": info.training_data.get("n_class_clips"),
-            "accuracy": info.metrics.get("accuracy_clean")}
