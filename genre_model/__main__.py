@@ -28,8 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="classify audio files", description=f"Classify audio files ({SUPPORTED_HINT}).")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--model", default="default", help="a model name in weights/ or a model directory (default: default)")
-    p.add_argument("--chunk", type=_positive, help="chunk length in seconds (default: the model's, 3 s)")
-    p.add_argument("--hop", type=_positive, help="hop between chunk starts in seconds (default: the model's, 1.5 s)")
+    p.add_argument("--chunk", type=_positive, help="chunk length in seconds (default: the model's own)")
+    p.add_argument("--hop", type=_positive, help="hop between chunk starts in seconds (default: the model's own)")
     p.add_argument("--aggregate", choices=AGGREGATES, default="mean",
                    help="clip verdict by mean chunk probability or by majority vote of chunks (default: mean)")
     p.add_argument("--max-minutes", type=_positive, default=DEFAULT_MAX_SECONDS / 60, help="refuse longer files (default: 20)")

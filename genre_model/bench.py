@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> None:
         write_music(short, 30.0)
         med = median_predict_seconds(clf, short, args.repeats)
         n_chunks = len(clf.predict(short).starts)
-        print(f"30 s clip (44.1 kHz stereo WAV, {n_chunks} chunks of 3 s, hop 1.5 s): "
+        print(f"30 s clip (44.1 kHz stereo WAV, {n_chunks} chunks of {clf.info.chunk_seconds:g} s, "
+              f"hop {clf.info.hop_seconds:g} s): "
               f"median {med:.2f} s over {args.repeats} runs = {30.0 / med:.0f}x real time")
 
         long = Path(tmp) / "long.wav"

@@ -14,6 +14,9 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Mfcc5Params:
+    """The 5-channel stack's settings: librosa's defaults at GTZAN's rate. A checkpoint stores them in
+    its ``features`` beside ``"kind": "mfcc5"``."""
+
     sample_rate: int = 22050
     n_mfcc: int = 20
     n_fft: int = 2048

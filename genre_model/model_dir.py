@@ -69,6 +69,10 @@ class ModelDir:
     def name(self) -> str:
         return self.path.name
 
+    def file(self, name: str) -> Path:
+        """One of the directory's files, by its name above (e.g. ``TEACH_BASE_FILE``)."""
+        return self.path / name
+
     @property
     def weights(self) -> Path:
         return self.path / WEIGHTS_FILE
@@ -76,18 +80,6 @@ class ModelDir:
     @property
     def report_path(self) -> Path:
         return self.path / REPORT_FILE
-
-    @property
-    def card_path(self) -> Path:
-        return self.path / CARD_FILE
-
-    @property
-    def teach_base(self) -> Path:
-        return self.path / TEACH_BASE_FILE
-
-    @property
-    def last(self) -> "ModelDir":
-        return ModelDir(self.path / LAST_DIR)
 
     def has_report(self) -> bool:
         return self.report_path.is_file()
@@ -103,7 +95,7 @@ class ModelDir:
 
     def write_card(self, report: EvalReport, **extra) -> Path:
         from .model_card import render_card
-        return atomic_write(self.card_path, render_card(report, **extra))
+        return atomic_write(self.file(CARD_FILE), render_card(report, **extra))
 
     def write_curves(self, curves: dict) -> None:
         from . import plots

@@ -1,4 +1,4 @@
 """Helpers for the tests that start the app and drive Debian's Chromium with Playwright (the same
-ones the benchmarks use, in webapp/serve.py)."""
+ones the benchmarks use, in webapp/dev/serve.py)."""
 
-from webapp.serve import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, start_app, stop_app  # noqa: F401
+from webapp.dev.serve import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, start_app, stop_app  # noqa: F401

@@ -13,6 +13,9 @@ from genre_model import synth
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(__import__("os").environ.get("GENRE_SHARED_DATA", ROOT.parent / "shared" / "data"))
 EXCERPTS = SHARED_DATA / "gtzan_excerpts"
+# The ten GTZAN genres, in the order every shipped model uses (the models carry their own labels;
+# the tests check the shipped ones against this list).
+GENRES: tuple[str, ...] = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
 
 needs_shared_data = pytest.mark.skipif(
     not EXCERPTS.is_dir(),

@@ -96,6 +96,7 @@ def _check_recording(page, server, name: str, shot: str) -> None:
     Judged by frequency, not level: the browser's voice processing changes the level."""
     page.wait_for_selector(f"text={name}", timeout=60_000)
     page.wait_for_selector("text=/Verdict:|Can't judge/", timeout=30_000)
+    _settle(page)  # the players below the verdict come later in the same run
     samples, sr = _main_audio(page, server)
     assert len(samples) / sr > 2.0
     assert dominant_frequency(samples, sr) == pytest.approx(MIC_HZ, abs=5.0)

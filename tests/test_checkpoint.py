@@ -9,7 +9,7 @@ from genre_model.checkpoint import (WEIGHTS_FILE, ModelInfo, available_models, l
                                     resolve_model_dir, save_checkpoint)
 from genre_model.errors import CheckpointError
 from genre_model.features import MelParams
-from genre_model.labels import GENRES
+from tests.conftest import GENRES
 from genre_model.models.musicnn import MusicnnGenre
 
 

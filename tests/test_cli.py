@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from genre_model.__main__ import main
-from genre_model.labels import GENRES
+from tests.conftest import GENRES
 
 
 def test_json_lines_have_the_documented_shape(capsys, music_wav):

@@ -10,7 +10,7 @@ import torch
 
 from genre_model.checkpoint import WEIGHTS_ROOT, read_info
 from genre_model.datasets import artist_group, find_clips_in, read_artists
-from genre_model.heads import clip_weights, fit_head, softmax
+from genre_model.fitting import clip_weights, fit_head, softmax
 from genre_model.teach import load_base
 from tests.conftest import SHARED_DATA, needs_shared_data
 

@@ -10,7 +10,7 @@ import soundfile as sf
 
 from genre_model import synth
 from genre_model.datasets import artist_group, find_clips_in, read_artists
-from genre_model.heads import clip_weights
+from genre_model.fitting import clip_weights
 from train.pool import assert_disjoint, build_pool, main_plan, optimistic_plan, split_plan
 from train.splits import grouped_stratified_folds
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from genre_model import synth
-from genre_model.labels import GENRES
+from tests.conftest import GENRES
 from genre_model.predict import Classifier, Prediction
 
 

@@ -11,6 +11,7 @@ import torch
 
 from genre_model.chunking import chunk_spans, cut_chunks
 from genre_model.features import MelParams, log_mel
+from genre_model.model_dir import atomic_path
 from genre_model.models.musicnn import MusiCNN, layer_embedding
 from train.data import state_sha256
 
@@ -61,7 +62,5 @@ class EmbeddingCache:
             return {k: data[k] for k in data.files}
 
     def put(self, content_hash: str, variant: str, **arrays: np.ndarray) -> None:
-        path = self._path(content_hash, variant)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, **arrays)
-        tmp.replace(path)
+        with atomic_path(self._path(content_hash, variant)) as tmp:
+            np.savez(tmp, **arrays)

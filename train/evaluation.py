@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from genre_model.heads import expected_calibration_error, fit_temperature, softmax
+from genre_model.fitting import expected_calibration_error, fit_temperature, softmax
 from genre_model.judgement import Evidence, Rules, flags_for
 from genre_model.metrics import classification_report
 from genre_model.report import EVAL_CONDITIONS, ROOM_CONDITIONS

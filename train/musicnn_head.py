@@ -32,8 +32,8 @@ from tqdm import tqdm
 from genre_model import __version__
 from genre_model.checkpoint import ModelInfo, load_checkpoint, resolve_model_dir
 from genre_model.features import MelParams
-from genre_model.heads import SNR_CLEAN_DB, clip_weights, fit_head, fit_quality, quality_rows
-from genre_model.model_dir import ModelDir
+from genre_model.fitting import SNR_CLEAN_DB, clip_weights, fit_head, fit_quality, quality_rows
+from genre_model.model_dir import TEACH_BASE_FILE, ModelDir
 from genre_model.models.musicnn import MusiCNN, MusicnnGenre
 from genre_model.report import EVAL_CONDITIONS
 from genre_model.teach import BaseData
@@ -225,7 +225,7 @@ class MusicnnHeadRecipe(Recipe):
 
     def write_extra(self, out: ModelDir, run: Run) -> dict:
         backbone, _ = run.final.model
-        teach_base(run.extraction.items, run.pool, self.cfg, self.variants, backbone).save(out.teach_base)
+        teach_base(run.extraction.items, run.pool, self.cfg, self.variants, backbone).save(out.file(TEACH_BASE_FILE))
         return {}
 
 

@@ -19,9 +19,9 @@ from genre_model.chunking import chunk_spans, cut_chunks
 from genre_model.datasets import find_clips
 from genre_model.errors import AudioError
 from genre_model.features import model_input
-from genre_model.heads import SNR_CLEAN_DB, clip_weights, fill_novelty_bank, fit_quality, quality_rows
+from genre_model.fitting import SNR_CLEAN_DB, clip_weights, fill_novelty_bank, fit_quality, quality_rows
 from genre_model.metrics import classification_report
-from genre_model.model_dir import ModelDir
+from genre_model.model_dir import LAST_DIR, ModelDir
 from genre_model.models import architecture, build
 from genre_model.models.trained import TabularMLP
 from train import distributed
@@ -236,7 +236,7 @@ class ScratchRecipe(Recipe):
             best = {k: v.clone() for k, v in run.final.model.state_dict().items()}
             run.final.model.load_state_dict(run.final.last_state)
             from genre_model.checkpoint import read_info, save_checkpoint
-            save_checkpoint(run.final.model, read_info(out.path), out.last.path)
+            save_checkpoint(run.final.model, read_info(out.path), out.file(LAST_DIR))
             run.final.model.load_state_dict(best)
         out.write_curves(run.curves)
         if not self.cfg.eval_data:

@@ -8,7 +8,6 @@ noisy-room scores measure robustness to talkers the model never heard.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import numpy as np
 from genre_model import synth
 from genre_model.audio import load_audio
 from genre_model.errors import AudioError
+from genre_model.model_dir import atomic_path
 from genre_model.roomsim import SpeechPool
 
 SENTENCES = (
@@ -54,12 +54,10 @@ def espeak_voices(cache: Path, voices: tuple[str, ...], sr: int, seed: int) -> l
         speed, pitch = int(rng.integers(140, 200)), int(rng.integers(20, 80))
         path = cache / f"{voice.replace('+', '_')}-{speed}-{pitch}.wav"
         if not path.is_file():
-            # Written under a private name and renamed: another process (a torchrun rank) never
-            # reads a half-written file.
-            part = path.with_name(f"{path.stem}.{os.getpid()}.part.wav")
-            subprocess.run([exe, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(part), " ".join(SENTENCES)],
-                           check=True, capture_output=True)
-            os.replace(part, path)
+            # Written atomically: another process (a torchrun rank) never reads a half-written file.
+            with atomic_path(path) as part:
+                subprocess.run([exe, "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(part),
+                                " ".join(SENTENCES)], check=True, capture_output=True)
         out.append(load_audio(path, sample_rate=sr).samples)
     return out
 

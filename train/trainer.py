@@ -68,6 +68,36 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return loss / max(1, len(x)), correct / max(1, len(x))
 
 
+def _epoch(model: nn.Module, net: nn.Module, train: tuple[torch.Tensor, ...], config: TrainConfig, optimizer,
+           scaler, generator: torch.Generator, augment) -> float:
+    """One pass over the training rows in the generator's order; returns the summed loss. Each rank
+    takes its share of every batch (``net`` is the DistributedDataParallel wrapper under torchrun)."""
+    rank, world = distributed.world()
+    device = torch.device(config.device)
+    use_amp = device.type == "cuda"
+    x_train, y_train, w_train = train
+    model.train()
+    order = torch.randperm(len(x_train), generator=generator)
+    total = 0.0
+    for i in range(0, len(order), config.batch_size):
+        idx = order[i:i + config.batch_size]
+        if len(idx) < world:
+            continue  # every rank must take part in every step
+        idx = idx[rank::world]
+        xb = x_train[idx]
+        if augment is not None:
+            xb = augment(xb, generator)
+        xb, yb, wb = xb.to(device), y_train[idx].to(device), w_train[idx].to(device)
+        optimizer.zero_grad(set_to_none=True)
+        with torch.autocast(device_type=device.type, enabled=use_amp):
+            loss = (F.cross_entropy(net(xb), yb, reduction="none") * wb).mean()
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        total += loss.item() * len(idx) * world
+    return total
+
+
 def fit(model: nn.Module, train: tuple[torch.Tensor, ...], val: tuple[torch.Tensor, torch.Tensor] | None,
         config: TrainConfig, out_dir: str | os.PathLike, *, resume: bool = False,
         augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
@@ -76,7 +106,7 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, ...], val: tuple[torch.Tens
     last epoch's when ``val`` is None: then it runs all ``config.epochs``).
 
     ``train`` is ``(x [N, ...], y [N])`` or ``(x, y, weights [N])``: with weights, each example's
-    cross-entropy counts in proportion to its weight (see genre_model.heads.clip_weights).
+    cross-entropy counts in proportion to its weight (see genre_model.fitting.clip_weights).
     ``augment(batch, generator)`` transforms each training batch (features) when given.
     ``on_epoch(record)`` is called after each epoch's state is safely on disk.
     """
@@ -116,25 +146,7 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, ...], val: tuple[torch.Tens
         if val is not None and epoch - best["epoch"] > config.patience and best["epoch"] >= 0:
             stopped_early = True
             break
-        model.train()
-        order = torch.randperm(len(x_train), generator=generator)
-        total = 0.0
-        for i in range(0, len(order), config.batch_size):
-            idx = order[i:i + config.batch_size]
-            if len(idx) < world:
-                continue  # every rank must take part in every step
-            idx = idx[rank::world]
-            xb = x_train[idx]
-            if augment is not None:
-                xb = augment(xb, generator)
-            xb, yb, wb = xb.to(device), y_train[idx].to(device), w_train[idx].to(device)
-            optimizer.zero_grad(set_to_none=True)
-            with torch.autocast(device_type=device.type, enabled=use_amp):
-                loss = (F.cross_entropy(net(xb), yb, reduction="none") * wb).mean()
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            total += loss.item() * len(idx) * world
+        total = _epoch(model, net, (x_train, y_train, w_train), config, optimizer, scaler, generator, augment)
         if world > 1:  # identical parameters already; make BatchNorm's running statistics identical too
             for buffer in model.buffers():
                 torch.distributed.broadcast(buffer, src=0)

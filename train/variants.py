@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from genre_model.heads import SNR_CLEAN_DB
+from genre_model.fitting import SNR_CLEAN_DB
 from genre_model.roomsim import (REFERENCE_CONDITIONS, SpeechPool, background_only, make_noise, not_music,
                                  simulate_room)
 
@@ -51,7 +51,7 @@ def training_copy(y: np.ndarray, sr: int, kinds: list[str], rng: np.random.Gener
                   speech: SpeechPool | None = None) -> tuple[np.ndarray, dict]:
     """Training copy ``copy_index`` of mono float32 ``y`` altered by ``kinds``, and what was drawn
     (the room's conditions, if any, and ``snr_db``: the music's SNR in the copy,
-    :data:`~genre_model.heads.SNR_CLEAN_DB` when no noise was added)."""
+    :data:`~genre_model.fitting.SNR_CLEAN_DB` when no noise was added)."""
     x = y.astype(np.float32)
     drawn: dict = {"snr_db": SNR_CLEAN_DB}
     if "gain" in kinds:

@@ -11,6 +11,7 @@ from genre_model.checkpoint import available_models, class_models
 from genre_model.errors import AudioError
 from webapp import analysis, charts
 from webapp.collection import Collection, CollectionError
+from genre_model.model_dir import REPORT_FILE
 from genre_model.report import CONDITION_NAMES, ClipRecord, EvalReport
 from webapp.reports import COLLECTION, collection_report, load_report, report_headline
 from webapp.ui import classifier, data_root, safe_data_path, settings, show
@@ -99,7 +100,7 @@ def _load(source: str, s) -> EvalReport | None:
     if source != COLLECTION:
         report = load_report(source)
         if report is None:
-            st.warning(f"Model {source} has no evaluation report (eval_report.json).")
+            st.warning(f"Model {source} has no evaluation report ({REPORT_FILE}).")
         return report
     try:
         rows = Collection().clips()

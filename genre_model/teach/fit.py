@@ -23,7 +23,7 @@ from .. import __version__
 from ..checkpoint import ModelInfo
 from ..errors import GenreModelError
 from ..folds import stratified_folds
-from ..heads import clip_weights, fit_head, fit_temperature, softmax
+from ..fitting import clip_weights, fit_head, fit_temperature, softmax
 from ..metrics import classification_report
 from ..model_dir import TEACH_BASE_FILE
 from ..models.musicnn import MusicnnGenre

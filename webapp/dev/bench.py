@@ -1,4 +1,4 @@
-"""App benchmark: ``python -m webapp.bench`` starts the app, drives it with headless Chromium and prints:
+"""App benchmark: ``python -m webapp.dev.bench`` starts the app, drives it with headless Chromium and prints:
 time from ``streamlit run`` to the first result for a 30 s upload, the time of a rerun after
 changing the aggregation, and the app process's memory after classifying.
 
@@ -18,7 +18,7 @@ import soundfile as sf
 
 from genre_model import synth
 from genre_model.bench import rss_mb
-from webapp.serve import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app
+from webapp.dev.serve import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app
 
 
 def main() -> None:

@@ -86,16 +86,6 @@ def fill_novelty_bank(head: GenreHead, z: torch.Tensor, groups: np.ndarray | Non
     head.novelty_scale.fill_(float(torch.quantile(own, 0.99)) if len(own) else 1.0)
 
 
-@torch.inference_mode()
-def head_logits(head: GenreHead, x: np.ndarray) -> np.ndarray:
-    """Calibrated logits ``[N, n_classes]`` of embeddings ``x [N, D]``."""
-    return head(torch.as_tensor(x, dtype=torch.float32)).numpy()
-
-
-def head_probabilities(head: GenreHead, x: np.ndarray) -> np.ndarray:
-    return softmax(head_logits(head, x))
-
-
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     z = logits / temperature
     z = z - z.max(axis=-1, keepdims=True)

@@ -1,4 +1,4 @@
-"""Live page figures, measured in a real browser: ``python -m webapp.live_bench [--minutes 10]``.
+"""Live page figures, measured in a real browser: ``python -m webapp.dev.live_bench [--minutes 10]``.
 
 Starts ``streamlit run`` on 127.0.0.1, opens the Live page in headless Chromium whose fake
 microphone loops a generated file (segment A, then segment B, 20 s each, chosen so the model gives
@@ -123,7 +123,7 @@ def _update_count(page) -> int:
 def listen(n_sessions: int, minutes: float, mic: Path, genres: tuple[str, str]) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from webapp.serve import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app
+    from webapp.dev.serve import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app
     tmp = Path(tempfile.mkdtemp())
     log = tmp / "app.log"
     url, proc = start_app({**os.environ, "GENRE_COLLECTION": str(tmp / "c.sqlite"),

@@ -9,7 +9,7 @@ import torch
 from genre_model import synth
 from genre_model.chunking import chunk_spans, cut_chunks
 from genre_model.features import MelParams, log_mel
-from genre_model.heads import (clip_weights, expected_calibration_error, fit_head, fit_quality, fit_temperature,
+from genre_model.fitting import (clip_weights, expected_calibration_error, fit_head, fit_quality, fit_temperature,
                                softmax)
 from genre_model.roomsim import generated_speech, simulate_room
 

@@ -1,5 +1,5 @@
 """Start the app as a server process and drive it with Debian's Chromium: shared by the benchmarks
-(webapp.bench, webapp.live_bench) and the browser tests."""
+(webapp.dev.bench, webapp.dev.live_bench) and the browser tests."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Headless Chromium on this machine: no sandbox as root, no GPU, and no background traffic to the
 # internet (it would be refused, many connections at a time).
