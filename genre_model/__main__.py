@@ -13,6 +13,7 @@ import sys
 from .audio import DEFAULT_MAX_SECONDS, SUPPORTED_HINT
 from .errors import AudioError, CheckpointError
 from .predict import AGGREGATES, Classifier, Prediction
+from .tags import hears_text
 
 
 def _positive(value: str) -> float:
@@ -50,6 +51,8 @@ def format_human(path: str, pred: Prediction, aggregate: str) -> str:
     if quality["snr_db"] is not None:
         lines.append(f"  recording: music-to-noise about {quality['snr_db']:.0f} dB, "
                      f"no-music probability {quality['no_music']:.0%}")
+    if pred.hears():
+        lines.append(f"  the model hears: {hears_text(pred.hears())}")
     lines.extend(f"  note: {m}" for m in j.advice)
     lines.extend(f"  warning: {w}" for w in pred.warnings)
     lines.append(f"  {'start':>7} {'end':>7}  {'genre':<10} {'p':>5}")

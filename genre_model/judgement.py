@@ -11,7 +11,9 @@ Four signals, each from the model's own outputs (see :class:`genre_model.predict
 - **unfamiliar**: the audio is unlike the music the model learned from: far from all of it
   (novelty), or heard by the quality layer as a sound that is not music (a tone, noise, beeps),
   or as no music at all;
-- **unsure**: the best calibrated genre probability is low.
+- **unsure**: the best calibrated genre probability is low, with a stricter limit for audio no
+  longer than one chunk (less evidence), and always for audio shorter than the shortest clips
+  the limits were chosen on (:attr:`Rules.min_sure_seconds`).
 
 The limits are chosen per model on held-out artists when it is trained, and stored in its checkpoint.
 """
@@ -23,6 +25,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .models import DEFAULT_CHUNK_SECONDS
+
 FLAG_NAMES = ("no_music", "too_noisy", "unfamiliar", "unsure")
 
 
@@ -33,6 +37,15 @@ class Rules:
     noisy_snr_below: float | None = None   # None: never call a clip too noisy
     no_music_above: float = 0.5
     not_music_above: float = 0.5
+    unsure_below_short: float | None = None   # audio no longer than one chunk (None: as unsure_below)
+    short_seconds: float = DEFAULT_CHUNK_SECONDS  # ... "one chunk"
+    min_sure_seconds: float = 2.0             # shorter audio is always unsure: nothing this short was measured
+
+    def unsure_limit(self, seconds: float) -> float:
+        """The unsure limit for audio of ``seconds`` (NaN: unknown length, the usual limit)."""
+        if self.unsure_below_short is not None and not math.isnan(seconds) and seconds <= self.short_seconds:
+            return self.unsure_below_short
+        return self.unsure_below
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -53,6 +66,7 @@ class Evidence:
     no_music: float = math.nan
     not_music: float = math.nan
     snr_db: float = math.nan
+    seconds: float = math.nan            # how much audio the scores rest on
     tiebreak: np.ndarray | None = None   # breaks ties between equal scores (a vote: the mean probabilities)
 
     @property
@@ -116,7 +130,7 @@ def flags_for(evidence: Evidence, rules: Rules) -> dict[str, bool]:
         "too_noisy": rules.noisy_snr_below is not None and not math.isnan(e.snr_db) and e.snr_db < rules.noisy_snr_below,
         "unfamiliar": (e.novelty > rules.novelty_limit or room
                        or (not math.isnan(e.not_music) and e.not_music > rules.not_music_above)),
-        "unsure": e.confidence < rules.unsure_below,
+        "unsure": e.confidence < rules.unsure_limit(e.seconds) or e.seconds < rules.min_sure_seconds,
     }
     flags["any"] = any(flags.values())
     return flags
@@ -134,9 +148,14 @@ def advice_for(flags: dict[str, bool], evidence: Evidence, rules: Rules) -> list
     if flags["unfamiliar"] and not flags["no_music"]:
         out.append("This audio is unlike the music the model was trained on. Is it music? Speech, noise, a test "
                    "tone or a very distant recording still gets one of the labels.")
-    if flags["unsure"]:
+    if flags["unsure"] and evidence.seconds < rules.min_sure_seconds:
+        out.append(f"Too short to be sure: {evidence.seconds:.1f} s of audio is less than the "
+                   f"{rules.min_sure_seconds:g} s the model's confidence was checked on. Treat the verdict as a guess "
+                   "and record a few seconds more.")
+    elif flags["unsure"]:
         out.append(f"The model is unsure: its best guess scores {evidence.confidence:.0%}, below "
-                   f"{rules.unsure_below:.0%}. Treat the verdict as a guess; the genre timeline shows where it hesitates.")
+                   f"{rules.unsure_limit(evidence.seconds):.0%}. Treat the verdict as a guess; the genre timeline shows "
+                   "where it hesitates.")
     return out
 
 

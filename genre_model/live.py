@@ -27,6 +27,7 @@ import soxr
 
 from .features import model_input
 from .judgement import Evidence, Judgement, Rules, assess
+from .tags import top_tags
 
 MAX_TAKE_MINUTES = 10.0
 TIMELINE_SECONDS = 60.0
@@ -49,7 +50,9 @@ class LiveResult:
     no_music: float = float("nan")
     not_music: float = float("nan")
     snr_db: float = float("nan")
+    tags: np.ndarray | None = None          # the backbone's tag probabilities for the chunk, [50]
     judgement: Judgement | None = None     # of the live window, set by LiveSession.add_result
+    hears: list[dict] | None = None        # the live window's top tags, set by LiveSession.add_result
     computed_at: float = 0.0                # wall clock
 
 
@@ -95,6 +98,7 @@ class LiveSession:
         self.classified = 0
         self.level = -120.0
         self._window: Evidence | None = None
+        self._window_tags: np.ndarray | None = None
         self.closed = False
 
     @classmethod
@@ -179,9 +183,14 @@ class LiveSession:
             self._window = new if old is None else Evidence(**{
                 k: SMOOTHING * getattr(new, k) + (1 - SMOOTHING) * getattr(old, k)
                 for k in ("scores", "novelty", "no_music", "not_music", "snr_db")})
+            self._window = replace(self._window, seconds=result.end)  # the audio heard so far
             result.smoothed = np.array(self._window.scores, copy=True)
             labels = self.labels or [str(i) for i in range(len(result.probabilities))]
             result.judgement = assess(labels, self._window, self.rules)
+            if result.tags is not None:
+                old_tags = self._window_tags
+                self._window_tags = result.tags if old_tags is None else SMOOTHING * result.tags + (1 - SMOOTHING) * old_tags
+                result.hears = top_tags(self._window_tags)
         self.results.append(result)
         self.classified += 1
 
@@ -254,4 +263,4 @@ def classify_chunk(session: LiveSession, clf, end: int) -> LiveResult:
     out = clf.predict_chunks(model_input(clf.info.features, chunk[None], clf.device))
     return replace(result, probabilities=out["probabilities"][0], novelty=float(out["novelty"][0]),
                    no_music=float(out["no_music"][0]), not_music=float(out["not_music"][0]),
-                   snr_db=float(out["snr_db"][0]))
+                   snr_db=float(out["snr_db"][0]), tags=out["tags"][0] if "tags" in out else None)

@@ -1,5 +1,5 @@
 """Classification metrics for the evaluation reports: accuracy with a 95% interval, precision,
-recall and F1 per genre, macro-F1 and the confusion matrix."""
+recall (with its 95% interval) and F1 per genre, macro-F1 and the confusion matrix."""
 
 from __future__ import annotations
 
@@ -26,6 +26,13 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
     return cm
 
 
+def recall_interval(confusion, i: int) -> list[float]:
+    """95% Wilson interval of genre ``i``'s recall, from a confusion matrix (rows: true genres)."""
+    cm = np.asarray(confusion)
+    low, high = wilson_interval(int(cm[i, i]), int(cm[i].sum()))
+    return [round(low, 4), round(high, 4)]
+
+
 def classification_report(y_true, y_pred, labels: list[str]) -> dict:
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     cm = confusion_matrix(y_true, y_pred, len(labels))
@@ -37,7 +44,7 @@ def classification_report(y_true, y_pred, labels: list[str]) -> dict:
         recall = tp / cm[i].sum() if cm[i].sum() else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         per_genre[name] = {"precision": round(float(precision), 4), "recall": round(float(recall), 4),
-                           "f1": round(float(f1), 4), "support": int(cm[i].sum())}
+                           "recall_ci95": recall_interval(cm, i), "f1": round(float(f1), 4), "support": int(cm[i].sum())}
         if cm[i].sum():
             f1s.append(f1)
     correct, total = int(np.trace(cm)), int(cm.sum())

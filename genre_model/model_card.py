@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from .models import REGISTRY
-from .report import EVAL_CONDITIONS, NOISY_ROOM, EvalReport
+from .report import EVAL_CONDITIONS, NOISY_ROOM, EvalReport, Metrics, genre_recalls
 
 PORT_CHECK = """\
 The PyTorch port of MSD_musicnn was checked against the original TensorFlow implementation
@@ -105,18 +105,25 @@ def _judgement_section(report: dict) -> str:
     cal = j["calibration"]
     bg = j.get("background_eval", {})
     noisy = "never" if r["noisy_snr_below"] is None else f"estimated SNR below {r['noisy_snr_below']:g} dB"
+    short = "" if r.get("unsure_below_short") is None else (
+        f" (below {pct(r['unsure_below_short'])} for audio of at most {r['short_seconds']:g} s, the limit that leaves "
+        f"the fewest clean held-out clips wrong with no warning while answering at least 75% of them; always for "
+        f"audio shorter than "
+        f"{r['min_sure_seconds']:g} s, shorter than any clip the limits were chosen on)")
     return f"""## Calibration and "cannot judge"
 - Temperature {cal['temperature']:.3f}, fitted on held-out (artist-grouped) chunk logits, clean and in rooms.
   Expected calibration error of the clip verdicts (10 bins; each fold's temperature fitted on the other
   folds): {cal['ece']['before']['clip_ece']:.3f} before, {cal['ece']['after']['clip_ece']:.3f} after; per chunk
   {cal['ece']['before']['chunk_ece']:.3f} before, {cal['ece']['after']['chunk_ece']:.3f} after.
-- Rules chosen on the same held-out clips: **unsure** below {pct(r['unsure_below'])} calibrated probability;
+- Rules chosen on the same held-out clips: **unsure** below {pct(r['unsure_below'])} calibrated probability{short};
   **unfamiliar** when the median chunk novelty exceeds {r['novelty_limit']:.3f} (99th percentile of held-out
   clean and room-recorded music), or the quality layer hears a sound that is not music (a tone, noise, beeps;
   probability above {r.get('not_music_above', 0.5):.2f}) or no music at all; **no music** (mostly talk or room noise)
   when that probability exceeds {r['no_music_above']:.2f}; **too noisy**: {noisy}. Both probability limits are at
-  least 0.5 and above 99% of held-out music. The unsure and too-noisy limits minimise confidently wrong verdicts
-  in the noisy rooms while flagging at most 10% of clean music (at most 2% as too noisy).
+  least 0.5 and above 99% of held-out music. The usual unsure limit and the too-noisy limit minimise confidently
+  wrong verdicts in the noisy rooms while flagging at most 10% of clean music (at most 2% as too noisy); the
+  short-audio limit then trades answers for fewer confident mistakes on 2-3 s clips (risk-coverage curves in the
+  report, drawn on the Explore page).
 - Held-out recordings with no music (never trained on): """ + "; ".join(
         f"{name.replace('_', ' ')}, {v.get('n', 0)}: flagged {pct(v.get('any'))} (no music {pct(v.get('no_music'))}, "
         f"unfamiliar {pct(v.get('unfamiliar'))})" for name, v in bg.items() if isinstance(v, dict)) + """.
@@ -175,8 +182,10 @@ def _card(report: dict) -> str:
     m, labels, recipe = report["metrics"], report["labels"], report["recipe"]
     pool = report.get("pool", {})
     excluded = pool.get("excluded", {})
+    recalls = {r["genre"]: r for r in genre_recalls(Metrics.from_dict(m["clean"]), labels)}
     per_genre = "\n".join(
-        f"| {g} | {m['clean']['per_genre'][g]['precision']:.2f} | {m['clean']['per_genre'][g]['recall']:.2f} | "
+        f"| {g} | {m['clean']['per_genre'][g]['precision']:.2f} | {m['clean']['per_genre'][g]['recall']:.2f} "
+        f"({recalls[g]['recall_ci95'][0]:.2f}-{recalls[g]['recall_ci95'][1]:.2f}) | "
         f"{m['clean']['per_genre'][g]['f1']:.2f} | {m['clean']['per_genre'][g]['support']} |" for g in labels)
     sources = ", ".join(f"`{s or Path(report['data_root']).name}` {n}" for s, n in pool.get("by_source", {}).items())
     text = f"""# Model card: {report['model']} ({report['arch']})
@@ -215,7 +224,7 @@ own figures for each, measured as above.
 
 ## Per genre (headline evaluation, clean)
 
-| genre | precision | recall | F1 | files |
+| genre | precision | recall (95% interval) | F1 | files |
 |---|---|---|---|---|
 {per_genre}
 

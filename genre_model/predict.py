@@ -15,6 +15,7 @@ from .checkpoint import load_checkpoint, resolve_model_dir
 from .chunking import chunk_spans, cut_chunks
 from .features import model_input
 from .judgement import Evidence, Judgement, Rules, assess
+from .tags import HEARS_K, top_tags
 
 AGGREGATES = ("mean", "vote")
 
@@ -29,7 +30,9 @@ class Prediction:
     rarest 1% of training chunks); ``no_music``, ``not_music`` and ``snr_db``: ``[n_chunks]``, the
     quality layer's probabilities that a chunk holds only a room (talk, crowd, clatter) or a sound
     unlike music (a tone, noise), and its music-to-noise estimate (NaN when the model has no
-    quality layer). ``rules`` are the model's limits for the "cannot judge" signals.
+    quality layer). ``rules`` are the model's limits for the "cannot judge" signals. ``tags``:
+    ``[n_chunks, 50]`` probabilities of the backbone's Million Song Dataset tags (None for models
+    without them); ``heard``: the clip's top tags when read back from JSON, which has no chunk tags.
     """
 
     labels: list[str]
@@ -44,6 +47,8 @@ class Prediction:
     snr_db: np.ndarray | None = None
     rules: Rules = field(default_factory=Rules)
     not_music: np.ndarray | None = None
+    tags: np.ndarray | None = None
+    heard: list[dict] | None = None
 
     def __post_init__(self):
         for name in ("no_music", "not_music", "snr_db"):
@@ -69,6 +74,12 @@ class Prediction:
         order = np.argsort(-(scores + self.probabilities.mean(axis=0) * 1e-6), kind="stable")[:k]
         return [(self.labels[i], float(scores[i])) for i in order]
 
+    def hears(self, k: int = HEARS_K) -> list[dict]:
+        """The clip's ``k`` most likely tags, best first (``[]`` when the model has no tag layer)."""
+        if self.tags is not None and len(self.tags):
+            return top_tags(self.tags.mean(axis=0), k)
+        return list(self.heard or [])[:k]
+
     @property
     def chunk_genres(self) -> list[str]:
         return [self.labels[i] for i in self.probabilities.argmax(axis=1)]
@@ -84,7 +95,7 @@ class Prediction:
         """The clip's scores and quality values (medians over chunks), as the judgement reads them."""
         q = {k: np.nan if v is None else v for k, v in self.quality().items()}
         return Evidence(self.scores(aggregate), novelty=float(np.median(self.novelty)), no_music=q["no_music"],
-                        not_music=q["not_music"], snr_db=q["snr_db"],
+                        not_music=q["not_music"], snr_db=q["snr_db"], seconds=self.duration,
                         tiebreak=self.probabilities.mean(axis=0) if aggregate == "vote" else None)
 
     def judgement(self, aggregate: str = "mean") -> Judgement:
@@ -114,6 +125,7 @@ class Prediction:
             "unfamiliar": flags["unfamiliar"],
             "quality": quality,
             "judged": not flags["any"],
+            "hears": self.hears(),
             "rules": self.rules.to_dict(),
             "warnings": judgement.advice + list(self.warnings),
             "chunks": [
@@ -141,7 +153,7 @@ class Prediction:
             no_music=np.array([c.get("no_music", np.nan) for c in chunks], dtype=np.float32),
             not_music=np.array([c.get("not_music", np.nan) for c in chunks], dtype=np.float32),
             snr_db=np.array([c.get("snr_db", np.nan) for c in chunks], dtype=np.float32),
-            rules=Rules.from_dict(data.get("rules")),
+            rules=Rules.from_dict(data.get("rules")), heard=data.get("hears"),
         )
 
 
@@ -203,7 +215,7 @@ class Classifier:
         return Prediction(
             labels=self.labels, starts=spans.start_times, ends=spans.end_times,
             probabilities=out["probabilities"], novelty=out["novelty"], no_music=out["no_music"],
-            not_music=out["not_music"], snr_db=out["snr_db"],
+            not_music=out["not_music"], snr_db=out["snr_db"], tags=out.get("tags"),
             duration=clip.duration, model=self.name, warnings=list(clip.warnings), rules=self.rules,
         )
 
@@ -214,7 +226,8 @@ class Classifier:
     @torch.inference_mode()
     def predict_chunks(self, features: torch.Tensor) -> dict[str, np.ndarray]:
         """Model features of a batch of chunks -> ``probabilities [B, n_genres]`` (calibrated),
-        ``novelty``, ``no_music``, ``not_music`` and ``snr_db`` ``[B]``."""
+        ``novelty``, ``no_music``, ``not_music`` and ``snr_db`` ``[B]``, and for musicnn models
+        ``tags [B, 50]``."""
         with self._lock:
             with torch.autocast(device_type=self.device.type, enabled=self.device.type == "cuda"):
                 out = self.model.judge(features.to(self.device))

@@ -86,6 +86,7 @@ class GenreMetrics(Record):
     recall: float
     f1: float
     support: int
+    recall_ci95: list[float] | None = None         # absent in reports written before it was measured
     extra: dict = field(default_factory=dict)
 
 
@@ -120,6 +121,7 @@ class Results:
     @property
     def clean(self) -> Metrics | None:
         return self.conditions.get("clean")
+
 
     def to_dict(self) -> dict:
         out = {k: m.to_dict() for k, m in self.conditions.items()}
@@ -165,6 +167,7 @@ class ClipRecord(Record):
     conditions: dict[str, HeardAs] | None = None
     artist: str | None = None
     name: str | None = None
+    hears: list[dict] | None = None                # the backbone's top tags (genre_model.tags), musicnn models
     extra: dict = field(default_factory=dict)      # clip_id, source, side, fold, duration, quality values...
 
     @property
@@ -189,6 +192,7 @@ class Evaluation(Record):
     metrics: Results
     calibration: dict | None = None
     rules: Rules | None = None
+    risk_coverage: dict | None = None              # {"short"|"long": {n, curve: [{unsure_below, coverage, risk}]}}
     extra: dict = field(default_factory=dict)      # rules_table: the trade-off the rules were chosen from
 
 
@@ -237,3 +241,15 @@ class EvalReport(Record):
     @property
     def is_class_model(self) -> bool:
         return self.kind == "class model"
+
+
+def genre_recalls(m: Metrics, labels: list[str]) -> list[dict]:
+    """Per genre: recall with its 95% interval and the number of files (from the confusion matrix,
+    so reports written before the interval was stored show it too)."""
+    from .metrics import recall_interval
+    rows = []
+    for i, g in enumerate(labels):
+        n = int(sum(m.confusion[i]))
+        rows.append({"genre": g, "recall": m.confusion[i][i] / n if n else 0.0,
+                     "recall_ci95": recall_interval(m.confusion, i), "files": n})
+    return rows

@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     head.add_argument("--l2", type=float, default=D("l2"), help="L2 penalty of the logistic-regression head (%(default)s)")
     head.add_argument("--finetune-epochs", type=int, default=D("finetune_epochs"),
                       help="also train musicnn's dense back end for N epochs (%(default)s)")
+    head.add_argument("--tag-prior", action="store_true",
+                      help="weigh the backbone's own Million Song Dataset tags (rock, hard rock, jazz, Hip-Hop...) "
+                           "against the head, per genre, with weights fitted on held-out artists")
     head.add_argument("--musicnn-wheel", help="musicnn-0.1.0 wheel with the original weights")
     head.add_argument("--backbone-from", help="reuse the backbone of a saved model")
     head.add_argument("--base", help="teach this model (e.g. default) the clips in --data, with any labels, as the "

@@ -52,6 +52,7 @@ class RunConfig:
     musicnn_wheel: str | None = None
     backbone_from: str | None = None
     optimistic: bool = True       # also report the same-artist k-fold (musicnn-head), labelled optimistic
+    tag_prior: bool = False       # weigh the backbone's Million Song Dataset tags against the head, per genre
 
     def __post_init__(self):
         self.data = [self.data] if isinstance(self.data, (str, Path)) else list(self.data)

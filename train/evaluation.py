@@ -16,18 +16,22 @@ probability and SNR estimate. From them:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from genre_model.fitting import expected_calibration_error, fit_temperature, softmax
+from scipy.optimize import minimize
+
+from genre_model.fitting import clip_weights, expected_calibration_error, fit_temperature, softmax
 from genre_model.judgement import Evidence, Rules, flags_for
 from genre_model.metrics import classification_report
 from genre_model.report import EVAL_CONDITIONS, ROOM_CONDITIONS
+from genre_model.tags import top_tags, zero_shot
 
 CALIBRATION_CONDITIONS = ("clean", "eval-mic") + ROOM_CONDITIONS
 MAX_CLEAN_FLAGGED = 0.10   # at most this share of clean held-out music may be called unsure or noisy
 MAX_CLEAN_NOISY = 0.02     # ... and at most this share called too noisy
+MIN_CLEAN_ANSWERED = 0.75  # the short-audio unsure limit still answers this share of clean held-out music
 
 
 @dataclass
@@ -42,34 +46,79 @@ class Held:
     conditions: dict[str, dict] = field(default_factory=dict)
 
 
-def _chunk_logits(held: list[Held], conditions=CALIBRATION_CONDITIONS) -> tuple[np.ndarray, np.ndarray]:
-    xs, folds = [], []
-    for h in held:
-        for c in conditions:
-            if c in h.outputs:
-                xs.append(h.outputs[c]["logits"])
-                folds += [h.fold] * len(h.outputs[c]["logits"])
-    return np.concatenate(xs), np.array(folds, dtype=object)
+@dataclass
+class Calibration:
+    """How chunk logits become calibrated probabilities: the head's logits plus, for models whose
+    backbone tags (musicnn), ``prior`` (one weight per genre) times the genres' log zero-shot scores
+    from the tags (genre_model.tags.zero_shot) plus ``bias`` (one per genre, so that a genre with
+    tags is not penalised against one without on average), all divided by ``temperature``."""
+
+    temperature: float
+    prior: np.ndarray | None = None
+    bias: np.ndarray | None = None
+
+    def logits(self, out: dict[str, np.ndarray], matrix: np.ndarray | None) -> np.ndarray:
+        z = out["logits"]
+        if self.prior is not None and matrix is not None and "tags" in out:
+            z = z + self.prior * zero_shot(out["tags"], matrix) + self.bias
+        return z / self.temperature
+
+    def probabilities(self, out: dict[str, np.ndarray], matrix: np.ndarray | None) -> np.ndarray:
+        return softmax(self.logits(out, matrix))
 
 
-def fit_calibration(held: list[Held], labels_of: list[int]) -> dict:
-    """The final temperature (fitted on every held-out chunk) and, per fold, a cross-fitted one
+def _fit(outs: list[dict], y: np.ndarray, clips: np.ndarray, matrix: np.ndarray | None) -> Calibration:
+    """The temperature (and, with ``matrix``, the per-genre prior weights, >= 0, and biases, zero
+    for genres without tags) that minimise the negative log-likelihood of held-out chunks. With the
+    prior every clip counts the same, and every genre (as in training): long clips and frequent
+    genres would otherwise buy the prior's weights."""
+    logits = np.concatenate([o["logits"] for o in outs])
+    if matrix is None:
+        return Calibration(fit_temperature(logits, y))
+    weights = clip_weights([str(label) for label in y], clips.tolist())
+    weights = weights / weights.sum()
+    prior = np.concatenate([zero_shot(o["tags"], matrix) for o in outs])
+    tagged = matrix.sum(axis=1) > 0
+    n = int(tagged.sum())
+
+    def unpack(params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        w, b = np.zeros(len(matrix)), np.zeros(len(matrix))
+        w[tagged], b[tagged] = params[1:1 + n], params[1 + n:]
+        return float(np.exp(params[0])), w, b
+
+    def nll(params: np.ndarray) -> float:
+        t, w, b = unpack(params)
+        p = softmax((logits + w * prior + b) / t)
+        return float(-np.sum(weights * np.log(p[np.arange(len(y)), y] + 1e-12)))
+
+    start = np.r_[0.0, np.full(n, 0.5), np.zeros(n)]
+    bounds = [(np.log(0.05), np.log(20.0))] + [(0.0, 5.0)] * n + [(-10.0, 10.0)] * n
+    t, w, b = unpack(minimize(nll, start, method="L-BFGS-B", bounds=bounds).x)
+    return Calibration(t, np.round(w, 4).astype(np.float32), np.round(b, 4).astype(np.float32))
+
+
+def fit_calibration(held: list[Held], labels_of: list[int], matrix: np.ndarray | None = None) -> dict:
+    """The final calibration (fitted on every held-out chunk) and, per fold, a cross-fitted one
     (with a single stage, as in the split evaluation, there is nothing else to fit it on: that one
-    is in-sample)."""
-    x, folds = _chunk_logits(held)
-    y = np.concatenate([np.full(len(h.outputs[c]["logits"]), labels_of[h.index])
-                        for h in held for c in CALIBRATION_CONDITIONS if c in h.outputs])
+    is in-sample). ``matrix``: the genre-tag map, to weigh the backbone's tags against the head."""
+    rows = [(h.fold, h.outputs[c], labels_of[h.index], h.index) for h in held for c in CALIBRATION_CONDITIONS
+            if c in h.outputs]
+    y = np.concatenate([np.full(len(o["logits"]), label) for _, o, label, _ in rows])
+    clips = np.concatenate([np.full(len(o["logits"]), i) for _, o, _, i in rows])
+    folds = np.concatenate([np.full(len(o["logits"]), str(f), dtype=object) for f, o, _, _ in rows])
+    outs = [o for _, o, _, _ in rows]
     per_fold = {}
-    distinct = sorted(set(folds.tolist()), key=str)
+    distinct = sorted({h.fold for h in held}, key=str)
     for f in distinct:
-        other = folds != f
-        per_fold[f] = fit_temperature(x[other], y[other]) if len(distinct) > 1 and other.any() else fit_temperature(x, y)
-    return {"temperature": fit_temperature(x, y), "per_fold": per_fold}
+        other = [o for (g, o, _, _) in rows if g != f] if len(distinct) > 1 else outs
+        keep = folds != str(f) if len(distinct) > 1 else np.ones(len(y), dtype=bool)
+        per_fold[f] = _fit(other, y[keep], clips[keep], matrix)
+    return {"final": _fit(outs, y, clips, matrix), "per_fold": per_fold}
 
 
-def clip_outputs(out: dict[str, np.ndarray], temperature: float) -> dict:
+def clip_outputs(out: dict[str, np.ndarray], cal: Calibration, matrix: np.ndarray | None = None) -> dict:
     """Clip-level view of chunk outputs: mean calibrated probabilities, median novelty and quality."""
-    probs = softmax(out["logits"], temperature)
+    probs = cal.probabilities(out, matrix)
     return {"chunk_probs": probs, "probabilities": probs.mean(axis=0), "novelty": float(np.median(out["novelty"])),
             "no_music": float(np.median(out["no_music"])), "not_music": float(np.median(out["not_music"])),
             "snr_db": float(np.median(out["snr_db"]))}
@@ -78,14 +127,16 @@ def clip_outputs(out: dict[str, np.ndarray], temperature: float) -> dict:
 def _flags(view: dict, rules: Rules) -> dict:
     """The flags of a clip view, by the same function the app and Live judge with."""
     return flags_for(Evidence(view["probabilities"], novelty=view["novelty"], no_music=view["no_music"],
-                              not_music=view["not_music"], snr_db=view["snr_db"]), rules)
+                              not_music=view["not_music"], snr_db=view["snr_db"],
+                              seconds=view.get("seconds", float("nan"))), rules)
 
 
-def choose_rules(held: list[Held], labels_of: list[int], temps: dict) -> tuple[Rules, list[dict]]:
+def choose_rules(held: list[Held], labels_of: list[int], cals: dict, matrix: np.ndarray | None = None,
+                 durations: list[float] | None = None) -> tuple[Rules, list[dict]]:
     """The judgement rules from held-out clips (see the module docstring), and the trade-off
-    table the choice was made from."""
-    views = {c: [(clip_outputs(h.outputs[c], temps[h.fold]), labels_of[h.index]) for h in held if c in h.outputs]
-             for c in EVAL_CONDITIONS}
+    table the choice was made from. ``durations[i]``: seconds of pool file i."""
+    views = {c: [(clip_outputs(h.outputs[c], cals[h.fold], matrix), labels_of[h.index]) for h in held
+                 if c in h.outputs] for c in EVAL_CONDITIONS}
     music = [v for c in ("clean", "eval-mic") for v, _ in views.get(c, [])]
 
     def limit(key: str, floor: float | None) -> float:
@@ -112,15 +163,55 @@ def choose_rules(held: list[Held], labels_of: list[int], temps: dict) -> tuple[R
     allowed = [r for r in table if r["clean_flagged"] <= MAX_CLEAN_FLAGGED and r["clean_noisy"] <= MAX_CLEAN_NOISY]
     best = (min(allowed, key=lambda r: (r["room_confidently_wrong"], r["clean_flagged"])) if allowed else
             min(table, key=lambda r: (r["clean_flagged"], r["room_confidently_wrong"])))  # never cry wolf first
-    return Rules(unsure_below=best["unsure_below"], novelty_limit=novelty_limit,
-                 noisy_snr_below=best["noisy_snr_below"], **quality), table
+    rules = Rules(unsure_below=best["unsure_below"], novelty_limit=novelty_limit,
+                  noisy_snr_below=best["noisy_snr_below"], **quality)
+    if durations is not None:
+        clean = [(v, y, durations[h.index] <= rules.short_seconds)
+                 for h, (v, y) in zip([h for h in held if "clean" in h.outputs], views["clean"])]
+        rules = replace(rules, unsure_below_short=_short_limit(clean, rules))
+    return rules, table
+
+
+def _short_limit(views: list[tuple[dict, int, bool]], rules: Rules) -> float:
+    """The unsure limit for audio no longer than one chunk (``views``: clean held-out clips, their
+    genre and whether they are that short): the one, at least the usual limit, that leaves the
+    fewest clean clips wrong with no warning while still answering MIN_CLEAN_ANSWERED of them."""
+    best = None
+    for limit in np.round(np.arange(rules.unsure_below, 0.951, 0.05), 2):
+        trial = replace(rules, unsure_below_short=float(limit))
+        flags = [_flags(v | {"seconds": rules.short_seconds if short else float("nan")}, trial) for v, _, short in views]
+        answered = np.mean([not f["any"] for f in flags])
+        wrong = np.mean([int(np.argmax(v["probabilities"])) != y and not f["any"] for (v, y, _), f in zip(views, flags)])
+        if answered >= MIN_CLEAN_ANSWERED and (best is None or wrong < best[0]):
+            best = (wrong, float(limit))
+    return best[1] if best else rules.unsure_below
+
+
+def risk_coverage(records: list[dict], short_seconds: float) -> dict:
+    """For clean held-out clips, short (no longer than one chunk) and long: at each unsure limit,
+    the share of clips answered (no "cannot judge" signal but unsure) and the share of those answers
+    that are wrong. The curve the unsure limits are read from."""
+    out = {}
+    for name, keep in (("short", lambda d: d <= short_seconds), ("long", lambda d: d > short_seconds)):
+        rs = [r for r in records if keep(r["duration"])]
+        other = [any(on for k, on in r["flags"].items() if k not in ("unsure", "any")) for r in rs]
+        curve = []
+        for limit in np.round(np.arange(0.0, 0.951, 0.05), 2):
+            answered = [r for r, o in zip(rs, other) if not o and r["confidence"] >= limit]
+            wrong = sum(r["predicted"] != r["label"] for r in answered)
+            curve.append({"unsure_below": float(limit), "coverage": round(len(answered) / len(rs), 4) if rs else 0.0,
+                          "risk": round(wrong / len(answered), 4) if answered else 0.0,
+                          "confidently_wrong": round(wrong / len(rs), 4) if rs else 0.0})
+        out[name] = {"n": len(rs), "curve": curve}
+    return out
 
 
 def _round(p) -> list[float]:
     return [round(float(v), 5) for v in p]
 
 
-def make_records(held: list[Held], pool, info: list[dict], genres: list[str], temps: dict, rules: Rules) -> list[dict]:
+def make_records(held: list[Held], pool, info: list[dict], genres: list[str], cals: dict, rules: Rules,
+                 matrix: np.ndarray | None = None) -> list[dict]:
     """One record per held-out file (what the explorer shows): clean verdict with its chunks,
     flags, and the verdict in every other condition. ``info[i]`` has ``starts``, ``ends``,
     ``duration`` of pool file i."""
@@ -128,7 +219,7 @@ def make_records(held: list[Held], pool, info: list[dict], genres: list[str], te
     for h in held:
         clip = pool.clips[h.index]
         meta = info[h.index]
-        clean = clip_outputs(h.outputs["clean"], temps[h.fold])
+        clean = clip_outputs(h.outputs["clean"], cals[h.fold], matrix) | {"seconds": meta["duration"]}
         flags = _flags(clean, rules)
         record = {
             "path": clip.relpath, "clip_id": clip.clip_id, "label": clip.label, "artist": pool.artists[h.index],
@@ -141,10 +232,12 @@ def make_records(held: list[Held], pool, info: list[dict], genres: list[str], te
                        for s, e, p in zip(meta["starts"], meta["ends"], clean["chunk_probs"])],
             "conditions": {},
         }
+        if "tags" in h.outputs["clean"]:  # what the backbone hears (musicnn models)
+            record["hears"] = top_tags(h.outputs["clean"]["tags"].mean(axis=0))
         for c in EVAL_CONDITIONS:
             if c == "clean" or c not in h.outputs:
                 continue
-            v = clip_outputs(h.outputs[c], temps[h.fold])
+            v = clip_outputs(h.outputs[c], cals[h.fold], matrix) | {"seconds": meta["duration"]}
             record["conditions"][c] = {
                 "predicted": genres[int(v["probabilities"].argmax())], "probabilities": _round(v["probabilities"]),
                 "novelty": round(v["novelty"], 4), "no_music": round(v["no_music"], 4),
@@ -197,16 +290,16 @@ def summarize(records: list[dict], genres: list[str]) -> dict:
     return out
 
 
-def calibration_summary(held: list[Held], labels_of: list[int], temps: dict) -> dict:
+def calibration_summary(held: list[Held], labels_of: list[int], cals: dict, matrix: np.ndarray | None = None) -> dict:
     """Expected calibration error (clip level and chunk level, clean and noisy-room conditions
-    together) before temperature scaling and after the cross-fitted temperatures."""
+    together) of the head alone before calibration, and after the cross-fitted calibrations."""
     out = {}
-    for name, temp_of in (("before", lambda f: 1.0), ("after", lambda f: temps[f])):
+    for name, cal_of in (("before", lambda f: Calibration(1.0)), ("after", lambda f: cals[f])):
         clip_p, clip_y, chunk_p, chunk_y = [], [], [], []
         for h in held:
             for c in CALIBRATION_CONDITIONS:
                 if c in h.outputs:
-                    p = softmax(h.outputs[c]["logits"], temp_of(h.fold))
+                    p = cal_of(h.fold).probabilities(h.outputs[c], matrix)
                     clip_p.append(p.mean(axis=0))
                     clip_y.append(labels_of[h.index])
                     chunk_p.append(p)
@@ -217,33 +310,49 @@ def calibration_summary(held: list[Held], labels_of: list[int], temps: dict) -> 
 
 
 def evaluate_held(description: str, held: list[Held], pool, info: list[dict], genres: list[str],
-                  rules: Rules | None = None) -> dict:
+                  rules: Rules | None = None, matrix: np.ndarray | None = None,
+                  fit_on: list[Held] | None = None) -> dict:
     """Everything one evaluation reports: calibration (cross-fitted), rules (chosen here unless
-    given), records and metrics. ``info[i]``: ``starts``, ``ends``, ``duration`` of pool file i."""
+    given), records and metrics. ``info[i]``: ``starts``, ``ends``, ``duration`` of pool file i.
+    ``matrix``: the genre-tag map when the backbone's tags are weighed against the head.
+    ``fit_on``: held-out outputs of *other* files to fit the calibration on, for an evaluation with
+    a single stage (nothing to cross-fit within it), so that no scored file tunes its own verdict."""
     labels_of = [genres.index(c.label) for c in pool.clips]
-    calibration = fit_calibration(held, labels_of)
-    temps = calibration["per_fold"]
+    if fit_on is not None:
+        outside = fit_calibration(fit_on, labels_of, matrix)["final"]
+        calibration = {"final": outside, "per_fold": {h.fold: outside for h in held}}
+    else:
+        calibration = fit_calibration(held, labels_of, matrix)
+    cals = calibration["per_fold"]
     table = None
     if rules is None:
-        rules, table = choose_rules(held, labels_of, temps)
-    records = make_records(held, pool, info, genres, temps, rules)
+        rules, table = choose_rules(held, labels_of, cals, matrix, [i["duration"] for i in info])
+    records = make_records(held, pool, info, genres, cals, rules, matrix)
+    final = calibration["final"]
     return {"description": description, "records": records, "metrics": summarize(records, genres),
-            "calibration": {"temperature": calibration["temperature"],
-                            "per_fold": {str(k): round(v, 4) for k, v in temps.items()},
-                            "ece": calibration_summary(held, labels_of, temps)},
-            "rules": rules, "rules_table": table}
+            "calibration": {"temperature": final.temperature,
+                            # the weight of each tagged genre's zero-shot score (genre_model.tags.GENRE_TAGS)
+                            **({"tag_prior": {g: {"weight": float(w), "bias": float(b)} for g, w, b, row in
+                                              zip(genres, final.prior, final.bias, matrix) if row.any()}}
+                               if final.prior is not None else {}),
+                            "per_fold": {str(k): round(v.temperature, 4) for k, v in cals.items()},
+                            "ece": calibration_summary(held, labels_of, cals, matrix)},
+            "risk_coverage": risk_coverage(records, rules.short_seconds),
+            "cal": final, "rules": rules, "rules_table": table}
 
 
 def for_report(result: dict) -> dict:
     """An evaluation as the report stores it (records go to the report's ``clips``)."""
-    return {k: v for k, v in result.items() if k not in ("records", "rules")} | {"rules": result["rules"].to_dict()}
+    return ({k: v for k, v in result.items() if k not in ("records", "rules", "cal", "held")}
+            | {"rules": result["rules"].to_dict()})
 
 
-def background_flags(outputs: list[dict[str, np.ndarray]], rules: Rules) -> dict:
-    """How often music-free room recordings (given as chunk outputs) are flagged, per signal."""
+def background_flags(outputs: list[dict[str, np.ndarray]], rules: Rules, cal: Calibration,
+                     matrix: np.ndarray | None = None) -> dict:
+    """How often music-free room recordings (given as raw chunk outputs) are flagged, per signal."""
     flags = []
     for out in outputs:
-        v = clip_outputs(out, 1.0)
+        v = clip_outputs(out, cal, matrix)
         flags.append(_flags(v, rules))
     if not flags:
         return {"n": 0}

@@ -36,11 +36,13 @@ from genre_model.fitting import SNR_CLEAN_DB, clip_weights, fit_head, fit_qualit
 from genre_model.model_dir import TEACH_BASE_FILE, ModelDir
 from genre_model.models.musicnn import MusiCNN, MusicnnGenre
 from genre_model.report import EVAL_CONDITIONS
+from genre_model.tags import tag_matrix
 from genre_model.teach import BaseData
 from train.config import DEFAULT_CACHE, RunConfig
 from train.data import file_sha256, load_or_skip
 from train.embeddings import EmbeddingCache, backbone_hash, layer_from_pooled, pooled_chunks
 from train.pool import Pool, main_plan, optimistic_plan, split_plan
+from train.evaluation import Calibration
 from train.recipe import Extraction, Fitted, Item, Recipe, Run, info_metrics, recipe_dict
 from train.sources import Source
 from train.speech import pool_signature
@@ -113,7 +115,7 @@ class MusicnnHeadRecipe(Recipe):
         return self.mel.sample_rate
 
     def recipe_record(self) -> dict:
-        return recipe_dict(self.cfg, _RECIPE_KEYS)
+        return recipe_dict(self.cfg, _RECIPE_KEYS + (("tag_prior",) if self.cfg.tag_prior else ()))
 
     def extract(self, pool: Pool, pools: dict, *, variants: list[str] | None = None) -> Extraction:
         """Pooled musicnn features of every clip in every variant (training copies and held-out
@@ -179,7 +181,8 @@ class MusicnnHeadRecipe(Recipe):
     def outputs(self, fitted: Fitted, x: np.ndarray) -> dict[str, np.ndarray]:
         backbone, head = fitted.model
         emb = torch.as_tensor(layer_from_pooled(backbone, x, self.cfg.layer))
-        return {k: v.numpy() for k, v in head.judge(emb).items()}
+        tags = torch.sigmoid(torch.as_tensor(layer_from_pooled(backbone, x, "tags")))  # what the backbone hears
+        return {k: v.numpy() for k, v in head.judge(emb).items()} | {"tags": tags.numpy()}
 
     def main_plan(self, pool: Pool) -> Plan:
         return main_plan(pool, self.cfg.folds, self.cfg.seed)
@@ -193,12 +196,20 @@ class MusicnnHeadRecipe(Recipe):
             plans.append(("same_artist_kfold", optimistic_plan(pool, self.cfg.folds, self.cfg.seed), False))
         return plans
 
-    def model(self, fitted: Fitted, temperature: float) -> MusicnnGenre:
+    def tag_matrix(self, genres: list[str]) -> np.ndarray | None:
+        return tag_matrix(genres) if self.cfg.tag_prior else None
+
+    def model(self, fitted: Fitted, cal: Calibration, genres: list[str]) -> MusicnnGenre:
         backbone, head = fitted.model
-        head.temperature.fill_(temperature)
-        model = MusicnnGenre(n_genres=head.linear.out_features, bank_size=len(head.bank), layer=self.cfg.layer)
+        head.temperature.fill_(cal.temperature)
+        model = MusicnnGenre(n_genres=head.linear.out_features, bank_size=len(head.bank), layer=self.cfg.layer,
+                             tag_prior=self.cfg.tag_prior)
         model.backbone.load_state_dict(backbone.state_dict())
         model.head.load_state_dict(head.state_dict())
+        if self.cfg.tag_prior:
+            model.prior_map.copy_(torch.as_tensor(tag_matrix(genres)))
+            model.prior_weight.copy_(torch.as_tensor(cal.prior))
+            model.prior_bias.copy_(torch.as_tensor(cal.bias))
         return model
 
     def model_info(self, model: MusicnnGenre, genres: list[str], run: Run) -> ModelInfo:
@@ -206,7 +217,7 @@ class MusicnnHeadRecipe(Recipe):
         cfg, pool, items = self.cfg, run.pool, run.extraction.items
         return ModelInfo(
             arch="musicnn-head", arch_params={"n_genres": len(genres), "bank_size": len(model.head.bank),
-                                              "layer": cfg.layer},
+                                              "layer": cfg.layer, **({"tag_prior": True} if cfg.tag_prior else {})},
             labels=genres, features=self.mel.to_dict(), chunk_seconds=cfg.chunk_seconds, hop_seconds=cfg.hop_seconds,
             metrics=info_metrics(run.main),
             training_data={"fingerprint": run.fingerprint, "n_files": len(items),

@@ -13,7 +13,6 @@ layer and the "cannot judge" rules are fitted the same way, so the Compare page 
 from __future__ import annotations
 
 import platform
-import shutil
 import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
@@ -30,7 +29,7 @@ from genre_model.report import EVAL_CONDITIONS, EvalReport
 from train import distributed
 from train.config import RunConfig
 from train.data import fingerprint, state_sha256
-from train.evaluation import Held, background_flags, evaluate_held, for_report
+from train.evaluation import Calibration, Held, background_flags, evaluate_held, for_report
 from train.pool import Pool, assert_disjoint, subset
 from train.sources import Source, open_source
 from train.splits import Plan, Stage
@@ -113,9 +112,13 @@ class Recipe(ABC):
         """How long the final fit on every clip trains."""
         return 0
 
+    def tag_matrix(self, genres: list[str]) -> np.ndarray | None:
+        """The genre-tag map when the backbone's tags are weighed against the head (else None)."""
+        return None
+
     @abstractmethod
-    def model(self, fitted: Fitted, temperature: float) -> torch.nn.Module:
-        """The shipped network, calibrated with ``temperature``."""
+    def model(self, fitted: Fitted, cal: Calibration, genres: list[str]) -> torch.nn.Module:
+        """The shipped network, calibrated by ``cal`` (train/evaluation.py)."""
 
     @abstractmethod
     def model_info(self, model: torch.nn.Module, genres: list[str], run: "Run") -> ModelInfo:
@@ -165,9 +168,11 @@ def _held(recipe: Recipe, fitted: Fitted, items: list[Item], indices: list[int],
 
 
 def evaluate_plan(recipe: Recipe, plan: Plan, pool: Pool, ex: Extraction, genres: list[str], *, first_index: int = 0,
-              artists_apart: bool = True, rules=None) -> tuple[dict, list[Fitted], dict]:
-    """Fit every stage of ``plan`` and evaluate its held-out files; returns the evaluation, the
-    fits and their curves."""
+              artists_apart: bool = True, rules=None, main_held: list[Held] | None = None
+              ) -> tuple[dict, list[Fitted], dict]:
+    """Fit every stage of ``plan`` and evaluate its held-out files; returns the evaluation (its
+    held-out outputs under ``"held"``), the fits and their curves. A plan of one stage is calibrated
+    on ``main_held`` (the headline's held-out outputs) minus its own scored files."""
     assert_disjoint(pool, plan, artists=artists_apart and pool.grouped_by_artist)
     held, fits, curves = [], [], {}
     for number, stage in enumerate(plan.stages):
@@ -177,7 +182,10 @@ def evaluate_plan(recipe: Recipe, plan: Plan, pool: Pool, ex: Extraction, genres
         if fitted.history is not None:
             curves[stage.name] = fitted.history
     info = [{"starts": it.starts, "ends": it.ends, "duration": it.duration} for it in ex.items]
-    return evaluate_held(plan.description, held, pool, info, genres, rules), fits, curves
+    scored = {h.index for h in held}
+    fit_on = [h for h in main_held if h.index not in scored] if main_held and len(plan.stages) == 1 else None
+    result = evaluate_held(plan.description, held, pool, info, genres, rules, recipe.tag_matrix(genres), fit_on)
+    return result | {"held": held}, fits, curves
 
 
 def run(recipe: Recipe, pool: Pool, command: str) -> EvalReport:
@@ -185,10 +193,6 @@ def run(recipe: Recipe, pool: Pool, command: str) -> EvalReport:
     cfg = recipe.cfg
     started = time.time()
     out = ModelDir(Path(cfg.out))
-    if distributed.rank() == 0:
-        if not cfg.resume and (out.path / "run").exists():
-            shutil.rmtree(out.path / "run")  # a fresh run never mixes with an old one's state
-        (out.path / "run").mkdir(parents=True, exist_ok=True)
     # Rank 0 writes the espeak-ng voices and the cache first; the other ranks then read the very same files.
     pools = distributed.rank0_first(lambda: speech_pools(
         Path(cfg.speech) if cfg.speech else None, Path(cfg.cache), recipe.sample_rate) if recipe.uses_audio else {})
@@ -204,7 +208,8 @@ def run(recipe: Recipe, pool: Pool, command: str) -> EvalReport:
     evaluations = {"artist_kfold" if plan.refit_all else "holdout": main}
     for key, other, apart in recipe.other_plans(pool):
         evaluations[key], _, other_curves = evaluate_plan(recipe, other, pool, ex, genres, rules=main["rules"],
-                                                      first_index=len(plan.stages) + 1, artists_apart=apart)
+                                                          first_index=len(plan.stages) + 1, artists_apart=apart,
+                                                          main_held=main["held"])
         curves.update(other_curves)
     final = fits[-1]
     if plan.refit_all:  # every clip trains the shipped model
@@ -213,13 +218,14 @@ def run(recipe: Recipe, pool: Pool, command: str) -> EvalReport:
         if final.history is not None:
             curves["final"] = final.history
         final.last_state = None  # without validation the best epoch is the last
-    model = recipe.model(final, main["calibration"]["temperature"])
+    rules, matrix = main["rules"], recipe.tag_matrix(genres)
+    background = {name: background_flags([recipe.outputs(final, x) for x in ex.background.get(key, [])], rules,
+                                         main["cal"], matrix)
+                  for name, key in (("room_without_music", "eval"), ("not_music", "other-eval"))}
+    model = recipe.model(final, main["cal"], genres)
     timings["train"] = round(time.time() - started - timings["extract"], 1)
     state = Run(pool, ex, genres, evaluations, final, fits, curves, plan, timings)
     info = recipe.model_info(model, genres, state)
-    rules = main["rules"]
-    background = {name: background_flags([recipe.outputs(final, x) for x in ex.background.get(key, [])], rules)
-                  for name, key in (("room_without_music", "eval"), ("not_music", "other-eval"))}
     items = ex.items
     report = {
         "model": out.name, "arch": cfg.arch, "labels": genres, "split": plan.description, "seed": cfg.seed,

@@ -6,6 +6,7 @@ and training with early stopping (train/trainer.py), through the skeleton of tra
 from __future__ import annotations
 
 import hashlib
+import shutil
 import json
 import sys
 from pathlib import Path
@@ -29,6 +30,7 @@ from train.config import RunConfig
 from train.data import file_sha256, load_or_skip
 from train.embeddings import EmbeddingCache
 from train.pool import Pool, main_plan, split_plan
+from train.evaluation import Calibration
 from train.recipe import Extraction, Fitted, Item, Recipe, Run, info_metrics, recipe_dict
 from train.sources import Source, clip_key
 from train.speech import pool_signature
@@ -59,7 +61,11 @@ class ScratchRecipe(Recipe):
         self.copies = cfg.aug_copies if self.audio_kinds else 0
         self.spec = architecture(cfg.arch).features()
         self.uses_audio = source.kind != "table"
-        self.run_dir = ModelDir(cfg.out).path / "run"
+        self.run_dir = ModelDir(cfg.out).path / "run"   # resumable training state, per stage
+        if distributed.rank() == 0:
+            if not cfg.resume and self.run_dir.exists():
+                shutil.rmtree(self.run_dir)  # a fresh run never mixes with an old one's state
+            self.run_dir.mkdir(parents=True, exist_ok=True)
 
     @property
     def sample_rate(self) -> int:
@@ -211,8 +217,8 @@ class ScratchRecipe(Recipe):
         """As many epochs as early stopping chose on average."""
         return int(np.median([f.best_epoch for f in fits])) + 1
 
-    def model(self, fitted: Fitted, temperature: float) -> torch.nn.Module:
-        fitted.model.head.temperature.fill_(temperature)
+    def model(self, fitted: Fitted, cal: Calibration, genres: list[str]) -> torch.nn.Module:
+        fitted.model.head.temperature.fill_(cal.temperature)
         return fitted.model
 
     def model_info(self, model: torch.nn.Module, genres: list[str], run: Run) -> ModelInfo:

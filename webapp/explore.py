@@ -12,7 +12,8 @@ from genre_model.errors import AudioError
 from webapp import analysis, charts
 from webapp.collection import Collection, CollectionError
 from genre_model.model_dir import REPORT_FILE
-from genre_model.report import CONDITION_NAMES, ClipRecord, EvalReport
+from genre_model.report import CONDITION_NAMES, ClipRecord, EvalReport, genre_recalls
+from genre_model.tags import hears_text
 from webapp.reports import COLLECTION, collection_report, load_report, report_headline
 from webapp.ui import classifier, data_root, safe_data_path, settings, show
 
@@ -38,6 +39,29 @@ def _summary(report: EvalReport, condition: str) -> None:
                   help="Wrong, and the model gave no sign that it could not judge (unsure, unfamiliar, too noisy).")
     st.caption(f"Accuracy {m.accuracy:.1%} (95% interval {lo:.1%}-{hi:.1%}) over {m.n} clips. "
                + report_headline(report))
+    main = next(iter(report.evaluations.values()), None)
+    if main is not None and main.risk_coverage:
+        with st.expander("When does the model say it is unsure? (risk and coverage)"):
+            _risk_coverage(main)
+    if m.confusion:
+        with st.expander("Recall per genre (95% intervals): is any genre left behind?"):
+            st.dataframe([{"genre": r["genre"], "recall": f"{r['recall']:.0%}",
+                           "95% interval": f"{r['recall_ci95'][0]:.0%}-{r['recall_ci95'][1]:.0%}", "files": r["files"]}
+                          for r in genre_recalls(m, report.labels)], hide_index=True, width="stretch")
+
+
+def _risk_coverage(ev) -> None:
+    """Answering fewer clips makes fewer mistakes: the trade-off the unsure limits were read from."""
+    rules, curves = ev.rules, ev.risk_coverage
+    rows = [{"answered (coverage)": p["coverage"], "wrong among answers (risk)": p["risk"], "audio": name}
+            for name, c in curves.items() for p in c["curve"]]
+    st.scatter_chart(rows, x="answered (coverage)", y="wrong among answers (risk)", color="audio")
+    short = rules.unsure_below_short if rules.unsure_below_short is not None else rules.unsure_below
+    st.caption(f"Each point is one unsure limit (0% to 95%), on clean clips of held-out artists: "
+               f"'short' are {curves['short']['n']} clips of at most {rules.short_seconds:g} s, 'long' "
+               f"{curves['long']['n']} longer ones. The model answers long clips whose best genre scores at least "
+               f"{rules.unsure_below:.0%}, short ones at least {short:.0%}, and says it is unsure below "
+               f"{rules.min_sure_seconds:g} s of audio.")
 
 
 def _clip_audio(report: EvalReport, clip: ClipRecord) -> tuple[bytes | None, str]:
@@ -62,6 +86,8 @@ def _detail(report: EvalReport, clip: ClipRecord) -> None:
     labels = report.labels
     artist = f" · {clip.artist}" if clip.artist else ""
     st.subheader(f"{clip.title}{artist}: true {clip.label}, predicted {clip.predicted} ({clip.confidence:.0%})")
+    if clip.hears:
+        st.markdown(f"**The model hears:** {hears_text(clip.hears)}")
     conditions = clip.conditions or {}
     if conditions:
         heard = [("clean", clip.predicted, clip.confidence, clip.flags or {})] + [
@@ -169,7 +195,8 @@ def run() -> None:
         st.info("No clips match: choose another cell or turn off 'Only misclassified'.")
         return
     table = [{"clip": c.title, "artist": c.artist or "", "true": c.label, "predicted": c.predicted,
-              "confidence": c.confidence} for c in chosen_clips]
+              "confidence": c.confidence} | ({"the model hears": hears_text(c.hears[:3])} if c.hears else {})
+             for c in chosen_clips]
     event = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
                          selection_mode="single-row", key="explore_table")
     rows = event.selection.rows if event is not None else []

@@ -6,6 +6,7 @@ import streamlit as st
 
 from genre_model import plots, synth
 from genre_model.models import REGISTRY
+from genre_model.tags import hears_text
 from webapp import analysis
 from webapp.results import verdict
 from webapp.ui import classifier, settings, show
@@ -61,6 +62,14 @@ def run() -> None:
     arch = REGISTRY[clf.info.arch]
     st.markdown(f"For each chunk {arch.network} gives a probability for each genre. The network: {arch.summary}.")
     show(lambda: plots.genre_timeline(pred.probabilities, pred.starts, pred.ends, pred.labels, scale=s.scale))
+
+    if pred.hears():
+        st.markdown(
+            "**What the network hears.** Before our genre layer was added, musicnn learned to tag a million songs "
+            "with the 50 words Last.fm listeners used most for them (the Million Song Dataset tags: rock, pop, jazz, "
+            "80s, guitar, female vocalists, dance...). It still gives those tags: for this clip its top five are "
+            f"**{hears_text(pred.hears())}**. They come from far more artists than our genre examples, so when the "
+            "verdict and the tags disagree, the tags are worth arguing with.")
 
     st.header("6. One verdict for the clip")
     c1, c2 = st.columns(2)

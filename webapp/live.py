@@ -20,6 +20,7 @@ import streamlit as st
 from genre_model.live import (MAX_TAKE_MINUTES, NO_AUDIO_SECONDS, QUIET_DBFS, SILENCE_DBFS, LiveSession, LiveWorker,
                               frame_to_mono)
 from genre_model.plots import OKABE_ITO
+from genre_model.tags import hears_text
 from webapp.ui import classifier, settings
 
 # Raw audio: echo cancellation, noise suppression and automatic gain control are made for voices and
@@ -136,6 +137,9 @@ def _show(session: LiveSession, labels: list[str], scale: float) -> None:
     if j.flags["unfamiliar"]:
         note += " · unlike the training music"
     st.caption(note)
+    if latest.hears and not j.cannot_judge:
+        st.markdown(f"<div style='font-size:{max(18, size // 3)}px'>The model hears: {hears_text(latest.hears)}</div>",
+                    unsafe_allow_html=True)
     if hint:
         st.warning(hint)
     _timeline(session, labels, scale)

@@ -9,6 +9,7 @@ import streamlit as st
 from genre_model import plots
 from genre_model.features import MelParams
 from genre_model.predict import Prediction
+from genre_model.tags import hears_text
 from webapp import charts
 from webapp.analysis import Analysis, prediction_csv, segment_wav
 from webapp.ui import Settings, show_cached
@@ -39,6 +40,10 @@ def verdict(pred: Prediction, aggregate: str) -> None:
     else:
         st.markdown(f"## Verdict: **{j.genre.upper()}** &nbsp; {j.confidence:.0%}")
         st.caption(f"{how} (calibrated) over {len(pred.starts)} chunks · model `{pred.model}`{heard}")
+    if pred.hears():
+        st.markdown(f"**The model hears:** {hears_text(pred.hears())}",
+                    help="The backbone's own words: the Million Song Dataset tags it was trained on, most likely "
+                         "first. They are not the genre verdict: argue with them.")
     for message in j.advice:
         st.warning(message)
     for w in pred.warnings:

@@ -127,15 +127,40 @@ class MusicnnGenre(EmbeddingClassifier):
     feature = "log-mel"
     LAYER_SIZES = {"penultimate": 200, "pooled": 1506, "tags": 50, "penultimate+tags": 250}
 
-    def __init__(self, n_genres: int = 10, n_tags: int = 50, bank_size: int = 2048, layer: str = "penultimate"):
+    def __init__(self, n_genres: int = 10, n_tags: int = 50, bank_size: int = 2048, layer: str = "penultimate",
+                 tag_prior: bool = False):
         if layer not in self.LAYER_SIZES:
             raise ValueError(f"unknown musicnn layer {layer!r} (choose from {', '.join(self.LAYER_SIZES)})")
         super().__init__(self.LAYER_SIZES[layer], n_genres, bank_size)
         self.backbone = MusiCNN(n_tags=n_tags)
         self.layer = layer
+        self.tag_prior = tag_prior
+        if tag_prior:  # the backbone's tags weighed against the head, per genre (genre_model.tags)
+            self.register_buffer("prior_map", torch.zeros(n_genres, n_tags))
+            self.register_buffer("prior_weight", torch.zeros(n_genres))
+            self.register_buffer("prior_bias", torch.zeros(n_genres))
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         return layer_embedding(self.backbone.outputs(x), self.layer)
+
+    def judge(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The head's outputs (:meth:`GenreHead.judge`) and ``tags [B, 50]``: the probabilities of
+        the Million Song Dataset tags the backbone was trained on (genre_model.tags.MSD_TAGS)."""
+        outputs = self.backbone.outputs(x)
+        out = self.head.judge(layer_embedding(outputs, self.layer)) | {"tags": torch.sigmoid(outputs["tags"])}
+        out["logits"] = out["logits"] + self.prior_logits(out["tags"])
+        return out
+
+    def prior_logits(self, tags: torch.Tensor) -> torch.Tensor:
+        """What the tags add to the calibrated genre logits (0 without a tag prior)."""
+        if not self.tag_prior:
+            return torch.zeros(())
+        from ..tags import zero_shot
+        return (self.prior_weight * zero_shot(tags, self.prior_map) + self.prior_bias) / self.head.temperature
+
+    def logits_from_penultimate(self, emb: torch.Tensor) -> torch.Tensor:
+        """Calibrated genre logits from the 200-unit embedding (the Teach page's stored rows)."""
+        return self.head(emb) + self.prior_logits(torch.sigmoid(self.backbone.tags(emb)))
 
 
 def layer_embedding(outputs: dict[str, torch.Tensor], layer: str) -> torch.Tensor:

@@ -144,6 +144,14 @@ def _logits(head, emb: np.ndarray) -> np.ndarray:
     return head(torch.as_tensor(emb)).numpy()
 
 
+@torch.inference_mode()
+def _base_logits(base_model: MusicnnGenre, emb: np.ndarray) -> np.ndarray:
+    """The base model's calibrated logits (its tag prior included) of stored embeddings."""
+    if base_model.layer != "penultimate":
+        return _logits(base_model.head, emb)
+    return base_model.logits_from_penultimate(torch.as_tensor(emb)).numpy()
+
+
 def teach(base_model: MusicnnGenre, base_info: ModelInfo, base: BaseData, clips: list[ClassClip], *, seed: int = 0,
           folds: int = 5, name: str = "class model") -> TeachResult:
     """Fit and evaluate a class model (see the module docstring). Raises TeachError for clips that
@@ -166,7 +174,7 @@ def teach(base_model: MusicnnGenre, base_info: ModelInfo, base: BaseData, clips:
             logits = _logits(head, c.clean)
             held_logits.append(logits)
             held_y += [labels.index(c.label)] * len(logits)
-            before = softmax(_logits(base_head, c.clean)).mean(axis=0)  # the base model, calibrated
+            before = softmax(_base_logits(base_model, c.clean)).mean(axis=0)  # the base model, calibrated
             rows.append({"name": c.name, "key": c.key, "label": c.label, "fold": int(f),
                          "before": base_info.labels[int(before.argmax())],
                          "before_confidence": round(float(before.max()), 4), "logits": logits})
@@ -178,9 +186,16 @@ def teach(base_model: MusicnnGenre, base_info: ModelInfo, base: BaseData, clips:
     final = _fit(base, clips, labels, l2=l2, seed=seed)
     final.temperature.fill_(temperature)
     _copy_quality(base_head, final)
-    model = MusicnnGenre(n_genres=len(labels), bank_size=len(final.bank), layer=base_model.layer)
+    model = MusicnnGenre(n_genres=len(labels), bank_size=len(final.bank), layer=base_model.layer,
+                         tag_prior=base_model.tag_prior)
     model.backbone.load_state_dict(base_model.backbone.state_dict())
     model.head.load_state_dict(final.state_dict())
+    if base_model.tag_prior:  # the base model's tag weights for its genres; a new label has none
+        from ..tags import tag_matrix
+        weights = dict(zip(base_info.labels, zip(base_model.prior_weight.tolist(), base_model.prior_bias.tolist())))
+        model.prior_map.copy_(torch.as_tensor(tag_matrix(labels)))
+        model.prior_weight.copy_(torch.tensor([weights.get(label, (0.0, 0.0))[0] for label in labels]))
+        model.prior_bias.copy_(torch.tensor([weights.get(label, (0.0, 0.0))[1] for label in labels]))
     model.eval()
     report = EvalReport.from_dict(_report(rows, labels, base_info, clips, name, k, seed, temperature,
                                           time.perf_counter() - started))
