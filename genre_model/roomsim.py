@@ -226,6 +226,20 @@ def background_only(n: int, sr: int, rng: np.random.Generator, *, speech: Speech
     return out.astype(np.float32)
 
 
+def talk(n: int, sr: int, rng: np.random.Generator, *, speech: SpeechPool) -> np.ndarray:
+    """One person talking (a teacher, a read text), for teaching a model what "mostly talk" sounds
+    like: clean or through a room with a class chatting under it, and half the time with faint music
+    (10-25 dB below the voice) that does not make it music."""
+    x = speech.talker(n, rng)
+    if rng.random() < 0.5:
+        music = synth.music_like(n / sr, sr=sr, seed=int(rng.integers(1 << 30)), bpm=float(rng.uniform(70, 160)))[:n]
+        gain = np.sqrt(np.mean(x ** 2) / (np.mean(music ** 2) + 1e-12)) * 10 ** (-rng.uniform(10, 25) / 20)
+        x = x + gain * np.pad(music, (0, n - len(music)))
+    if rng.random() < 0.6:
+        x, _ = simulate_room(x.astype(np.float32), sr, rng, profile="mic", speech=speech)
+    return (x / (np.abs(x).max() + 1e-9) * 10 ** (rng.uniform(-20, -3) / 20)).astype(np.float32)
+
+
 def not_music(n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
     """A sound that is neither music nor people: a test tone, two tones, a sweep, beeps, stationary
     noise or mains hum, sometimes through a room and a device. For teaching a model what "unlike

@@ -1,5 +1,7 @@
 """The Streamlit app through streamlit.testing (no browser)."""
 
+import json
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -316,3 +318,15 @@ def test_a_stopped_live_take_opens_in_classify(app):
     assert not app.exception, app.exception
     assert any(t.value == "What genre is this?" for t in app.title)
     assert "live-take-" in _texts(app) and _judged(app)
+
+
+def test_compare_charts_include_the_default_model(app):
+    """Every shipped model with a report, the default included, gets its confusion matrix (and a bar
+    in the per-genre F1 chart): the table shows the default as "default (musicnn-head)"."""
+    from genre_model.checkpoint import available_models
+    app.switch_page("pages/compare.py")
+    app.run()
+    assert not app.exception, app.exception
+    with_curves = sum(bool(json.loads((ROOT / "weights" / m / "eval_report.json").read_text()).get("curves"))
+                      for m in available_models())
+    assert len(app.get("image")) == 1 + len(available_models()) + with_curves  # F1, matrices, training curves

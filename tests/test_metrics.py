@@ -17,6 +17,7 @@ def test_report_on_a_worked_example():
     assert r["confusion"] == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
     assert r["accuracy"] == pytest.approx(4 / 6, abs=1e-4)
     assert r["per_genre"]["a"] == {"precision": 1.0, "recall": pytest.approx(0.6667, abs=1e-4),
+                                   "recall_ci95": [0.2077, 0.9385],  # Wilson, 2 of 3
                                    "f1": pytest.approx(0.8, abs=1e-4), "support": 3}
     assert r["per_genre"]["b"]["f1"] == pytest.approx(0.5)
     assert r["per_genre"]["c"]["f1"] == pytest.approx(0.6667, abs=1e-4)

@@ -117,3 +117,20 @@ def test_per_genre_recall_recomputed_from_the_shipped_report():
         assert m["per_genre"][g]["recall_ci95"] == recall_interval(m["confusion"], i)
         lo, hi = m["per_genre"][g]["recall_ci95"]
         assert lo <= right / len(clips) <= hi
+
+
+def test_talk_is_told_from_music_and_from_music_with_a_voice_over_it(classifier):
+    """Generated talk (voices the quality layer never trained on) is "mostly talk"; the same music
+    alone, or with a voice over it 6 dB down (like a singer), stays music, and the advice for talk
+    never asks to turn the music up."""
+    sr = classifier.sample_rate
+    for seed in (0, 1):
+        speech = synth.speech_like(10.0, sr=sr, seed=70 + seed)
+        music = synth.music_like(10.0, sr=sr, seed=seed)
+        voice = speech / np.sqrt(np.mean(speech ** 2)) * np.sqrt(np.mean(music ** 2)) * 10 ** (-6 / 20)
+        talk = classifier.predict(synth.wav_bytes(speech, sr))
+        assert talk.flags()["no_music"] and talk.to_dict()["quality"]["status"] == "no_music"
+        assert talk.judgement().headline.startswith("Can't judge: mostly talk")
+        assert not any("turn the music up" in a.lower() for a in talk.advice())
+        for y in (music, music + voice):
+            assert not classifier.predict(synth.wav_bytes(y.astype(np.float32), sr)).flags()["no_music"]

@@ -47,7 +47,7 @@ from train.recipe import Extraction, Fitted, Item, Recipe, Run, info_metrics, re
 from train.sources import Source
 from train.speech import pool_signature
 from train.splits import Plan, Stage
-from train.variants import make_variant, non_music_features, training_variants, variant_rng
+from train.variants import make_variant, non_music_features, room_rows, training_variants, variant_rng
 
 _CACHE_VERSION = 3  # bump when the variants' audio changes in a way the parameters do not show
 _RECIPE_KEYS = ("seed", "folds", "layer", "l2", "mic_copies", "room_copies", "background_clips", "finetune_epochs",
@@ -171,8 +171,8 @@ class MusicnnHeadRecipe(Recipe):
         x = layer_from_pooled(backbone, pooled, cfg.layer)
         head = fit_head(x, y, len(genres), weights=w, groups=np.array(ids), l2=cfg.l2, seed=cfg.seed)
         snr = np.concatenate([np.full(len(p), f.drawn[v].get("snr_db", SNR_CLEAN_DB)) for f, v, p in rows])
-        room, other = (layer_from_pooled(backbone, np.concatenate(background[k]), cfg.layer)
-                       for k in ("train", "other-train"))
+        room, other = (layer_from_pooled(backbone, np.concatenate(rows), cfg.layer)
+                       for rows in (room_rows(background), background["other-train"]))
         qx, kind, qsnr, qw = quality_rows(x, snr, w, room, other)
         fit_quality(head, qx, kind, qsnr, weights=qw)
         return Fitted((backbone, head))

@@ -221,7 +221,7 @@ def run(recipe: Recipe, pool: Pool, command: str) -> EvalReport:
     rules, matrix = main["rules"], recipe.tag_matrix(genres)
     background = {name: background_flags([recipe.outputs(final, x) for x in ex.background.get(key, [])], rules,
                                          main["cal"], matrix)
-                  for name, key in (("room_without_music", "eval"), ("not_music", "other-eval"))}
+                  for name, key in (("room_without_music", "eval"), ("not_music", "other-eval"), ("talk", "talk-eval"))}
     model = recipe.model(final, main["cal"], genres)
     timings["train"] = round(time.time() - started - timings["extract"], 1)
     state = Run(pool, ex, genres, evaluations, final, fits, curves, plan, timings)

@@ -36,7 +36,8 @@ from train.sources import Source, clip_key
 from train.speech import pool_signature
 from train.splits import Plan, Stage, holdout_plan
 from train.trainer import STATE_FILE, fit, load_state
-from train.variants import AUDIO_KINDS, make_variant, non_music_features, parse_kinds, spec_augment, variant_rng
+from train.variants import (AUDIO_KINDS, make_variant, non_music_features, parse_kinds, room_rows, spec_augment,
+                            variant_rng)
 from genre_model.report import EVAL_CONDITIONS
 
 BANK_SIZE = 2048
@@ -197,7 +198,8 @@ class ScratchRecipe(Recipe):
         emb = self._embed(model, x)
         fill_novelty_bank(model.head, emb[torch.from_numpy(rows)], ids[rows])
         if background.get("train"):  # the quality layer: music at its SNR, rooms without music, other sounds
-            room, other = (self._embed(model, np.concatenate(background[k])).numpy() for k in ("train", "other-train"))
+            room, other = (self._embed(model, np.concatenate(rows)).numpy()
+                           for rows in (room_rows(background), background["other-train"]))
             qx, kind, qsnr, qw = quality_rows(emb.numpy(), snr, w.numpy(), room, other)
             fit_quality(model.head, qx, kind, qsnr, weights=qw)
         return Fitted(model, best_epoch=result.best_epoch, history=result.history, last_state=last)

@@ -25,7 +25,7 @@ import torch
 
 from genre_model.fitting import SNR_CLEAN_DB
 from genre_model.roomsim import (REFERENCE_CONDITIONS, SpeechPool, background_only, make_noise, not_music,
-                                 simulate_room)
+                                 simulate_room, talk)
 
 ROOM_KINDS = ("micsim", "room")
 AUDIO_KINDS = ("gain", "noise") + ROOM_KINDS
@@ -109,14 +109,30 @@ def other_sound(index: int, split: str, sr: int, seed: int) -> np.ndarray:
     return not_music(int(BACKGROUND_SECONDS * sr), sr, rng)
 
 
-NON_MUSIC_SETS = ("train", "other-train", "eval", "other-eval")  # the quality layer trains on the first two
+# Music-free sets: rooms (talk, crowd, clatter), other sounds (tones, noise, beeps) and one person
+# talking; the quality layer trains on the "-train" ones, held-out voices and streams make the others.
+NON_MUSIC_SETS = ("train", "other-train", "talk-train", "eval", "other-eval", "talk-eval")
+ROOM_SETS = ("train", "talk-train")   # what the quality layer learns as "no music: talk or room noise"
+
+
+def talking(index: int, split: str, sr: int, seed: int, pools: dict[str, SpeechPool]) -> np.ndarray:
+    """Recording ``index`` of ``split`` of one person talking (see genre_model.roomsim.talk)."""
+    rng = np.random.default_rng([seed, zlib.crc32(f"talk-{split}".encode()), index])
+    return talk(int(BACKGROUND_SECONDS * sr), sr, rng, speech=pools[split])
 
 
 def non_music_audio(set_name: str, index: int, sr: int, seed: int, pools: dict[str, SpeechPool]) -> np.ndarray:
     split = "eval" if "eval" in set_name else "train"
     if set_name.startswith("other"):
         return other_sound(index, split, sr, seed)
+    if set_name.startswith("talk"):
+        return talking(index, split, sr, seed, pools)
     return background(index, split, sr, seed, pools)
+
+
+def room_rows(background: dict[str, list[np.ndarray]]) -> list[np.ndarray]:
+    """The training recordings the quality layer learns as "no music" (rooms and talk)."""
+    return [x for k in ROOM_SETS for x in background.get(k, [])]
 
 
 def non_music_features(cache, n: int, seed: int, sr: int, pools: dict[str, SpeechPool],

@@ -123,7 +123,7 @@ def _show(session: LiveSession, labels: list[str], scale: float) -> None:
     if j.cannot_judge:
         st.markdown(f"<div style='font-size:{size}px;font-weight:700;color:#888'>{j.headline}</div>",
                     unsafe_allow_html=True)
-        hint = hint or "Turn the music up or move closer to the speaker, and ask the room to be quiet for a moment."
+        hint = hint or (j.advice[0] if j.advice else "")
     else:
         dim = "color:#888;" if j.doubtful else ""
         st.markdown(f"<div style='font-size:{size}px;font-weight:800;{dim}'>{j.headline}</div>",
