@@ -140,8 +140,9 @@ def advice_for(flags: dict[str, bool], evidence: Evidence, rules: Rules) -> list
     """Plain advice for each signal that fired, most important first."""
     out = []
     if flags["no_music"]:
-        out.append("This sounds like talk or room noise, not music, so there is no genre to name. To classify "
-                   "music, play it near the microphone while the room is quiet.")
+        # The quality layer cannot tell talk alone from music buried under talk: say both, talk first.
+        out.append("This sounds like talk or room noise, not music, so there is no genre to name. If music is "
+                   "playing under it, turn the music up or hold the microphone closer to the speaker.")
     elif flags["too_noisy"]:
         out.append(f"Too noisy to judge: the music is barely louder than the noise around it (about "
                    f"{evidence.snr_db:.0f} dB). Turn the music up or move closer to the speaker.")
