@@ -83,8 +83,9 @@ def mel_spectrogram(samples: np.ndarray, params: MelParams, *, scale: float = 1.
 
 
 def genre_timeline(probabilities: np.ndarray, starts, ends, labels: list[str], *, scale: float = 1.0) -> Figure:
-    """Genres x time heat map of chunk probabilities, with each chunk's top genre marked."""
-    fig, ax = _fig(10, 3.6, scale)
+    """Genres x time heat map of chunk probabilities, with each chunk's top genre marked (taller
+    with more labels, so every row keeps its label)."""
+    fig, ax = _fig(10, max(3.6, 0.3 * len(labels) + 0.8), scale)
     centres = (np.asarray(starts) + np.asarray(ends)) / 2
     if len(centres) > 1:
         edges = np.concatenate([[starts[0]], (centres[:-1] + centres[1:]) / 2, [ends[-1]]])
@@ -119,17 +120,25 @@ def verdict_bars(scores: np.ndarray, labels: list[str], *, k: int = 10, scale: f
 def confusion(cm, labels: list[str], *, title: str = "Confusion matrix", scale: float = 1.0) -> Figure:
     cm = np.asarray(cm)
     fig, ax = _fig(6.5, 5.5, scale)
-    ax.imshow(cm, cmap=HEAT)
+    ax.imshow(cm, cmap=HEAT, vmin=0, vmax=max(1, cm.max()))
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
             if cm[i, j]:
-                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=9 * scale,
-                        color="black" if cm[i, j] > cm.max() * 0.6 else "white")
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=12 * scale,
+                        color=text_colour_on(cm[i, j] / max(1, cm.max())))
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
     ax.set_yticks(range(len(labels)), labels)
     ax.set(xlabel="predicted", ylabel="true", title=title)
-    _fonts(ax, scale)
+    _fonts(ax, scale * 1.3)  # tick labels readable from the back of a room
     return fig
+
+
+def text_colour_on(fraction: float) -> str:
+    """Black or white, whichever reads better on the heat map's colour at ``fraction`` of its range
+    (by the colour's luminance)."""
+    import matplotlib
+    r, g, b, _ = matplotlib.colormaps[HEAT](float(fraction))
+    return "black" if 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.45 else "white"
 
 
 def grouped_bars(values: dict[str, list[float]], labels: list[str], *, ylabel: str, title: str,

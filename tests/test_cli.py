@@ -81,3 +81,42 @@ def test_json_reports_recording_quality_and_warns_when_too_noisy(capsys, tmp_pat
     for obj in (crowded, talk_only):
         assert obj["quality"]["status"] in ("too_noisy", "no_music") and not obj["judged"]
         assert any("music up" in w for w in obj["warnings"])
+
+
+def test_predict_a_folder_recursively_in_sorted_order(music_wav, tmp_path, capsys):
+    """Audio files below a folder, sorted, one JSON line each; other files noted and skipped; an
+    unreadable audio file reports its own error while the others are still classified."""
+    import shutil
+    root = tmp_path / "class"
+    (root / "b").mkdir(parents=True)
+    (root / "a").mkdir()
+    shutil.copy(music_wav, root / "b" / "two.wav")
+    shutil.copy(music_wav, root / "a" / "one.wav")
+    (root / "a" / "notes.txt").write_text("not audio")
+    (root / "b" / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    assert main(["predict", str(root), "--json"]) == 1
+    captured = capsys.readouterr()
+    files = [json.loads(line)["file"] for line in captured.out.strip().splitlines()]
+    assert files == [str(root / "a" / "one.wav"), str(root / "b" / "two.wav")]
+    assert f"note: skipping {root / 'a' / 'notes.txt'}: not an audio file" in captured.err
+    assert f"error: {root / 'b' / 'broken.wav'}:" in captured.err
+
+
+def test_a_folder_without_audio_is_a_plain_error(tmp_path, capsys):
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    (tmp_path / "empty" / "readme.md").write_text("hello")
+    assert main(["predict", str(tmp_path / "empty")]) == 1
+    err = capsys.readouterr().err
+    assert "no audio files in this folder or below" in err and "Traceback" not in err
+
+
+def test_models_lists_shipped_and_class_models(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from genre_model.checkpoint import WEIGHTS_ROOT
+    monkeypatch.setenv("GENRE_MODELS_DIR", str(tmp_path))
+    shutil.copytree(WEIGHTS_ROOT / "tabular-mlp", tmp_path / "our-class")
+    assert main(["models"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    kinds = {line.split("\t")[0]: line.split("\t")[1] for line in lines}
+    assert kinds["default"] == "shipped" and kinds["our-class"] == "class model"

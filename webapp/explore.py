@@ -168,7 +168,7 @@ def run() -> None:
     _summary(report, condition)
     m = _metrics(report, condition)
     if m and m.confusion:
-        picked = charts.confusion_chart(m.confusion, labels, key=f"explore_cm_{source}_{condition}")
+        picked = charts.confusion_chart(m.confusion, labels, key=f"explore_cm_{source}_{condition}", scale=s.scale)
         if picked and picked != st.session_state.get("explore_cm_applied"):
             st.session_state["explore_cm_applied"] = picked  # a click on a cell lists its clips
             st.session_state["explore_true"], st.session_state["explore_pred"] = picked

@@ -69,7 +69,7 @@ def render(a: Analysis, s: Settings, mel: MelParams, *, key: str = "main") -> No
         st.audio(segment_wav(clip, 0, clip.duration), format="audio/wav")
     st.markdown("**Genre timeline** · click a chunk to hear it")
     clicked = charts.timeline_chart(pred.probabilities, pred.starts, pred.ends, pred.labels,
-                                    key=f"timeline_{key}_{a.sha[:12]}", height=int(280 * s.scale))
+                                    key=f"timeline_{key}_{a.sha[:12]}", height=int(280 * s.scale), scale=s.scale)
     applied = f"timeline_applied_{key}"
     if clicked is not None and st.session_state.get(applied) != (a.sha, clicked):
         st.session_state[applied] = (a.sha, clicked)
