@@ -75,6 +75,14 @@ def _settle(pg) -> None:
     pg.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
 
 
+def _charts_drawn(pg) -> None:
+    """Wait until every interactive chart on the page is drawn: a spec Vega cannot draw leaves its box
+    blank, with no exception on the page."""
+    pg.wait_for_function("""() => { const charts = document.querySelectorAll("[data-testid='stVegaLiteChart']");
+                                    return charts.length > 0 && Array.from(charts).every(
+                                        c => c.querySelector('svg.marks, canvas.marks')); }""", timeout=60_000)
+
+
 def _main_audio(pg, server) -> tuple[np.ndarray, int]:
     """The decoded clip the app classified, fetched from the player's source."""
     players = pg.locator('[data-testid="stAudio"]')
@@ -110,6 +118,7 @@ def test_upload_gives_a_verdict(page, server, tmp_path):
     page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(str(wav))
     page.wait_for_selector("text=/Verdict:|Can't judge/", timeout=60_000)
     page.wait_for_selector("text=upload.wav · 12.0 s", timeout=30_000)
+    _charts_drawn(page)  # the clickable genre timeline
     _shot(page, "classify-upload", height=3000)
 
 
@@ -144,6 +153,8 @@ def test_every_page_opens(page, title, heading):
     page.wait_for_selector(f"h1:has-text('{heading}')", timeout=60_000)
     page.wait_for_timeout(1500)
     assert page.locator('[data-testid="stException"]').count() == 0
+    if title == "Explore":
+        _charts_drawn(page)
     _shot(page, title.lower().replace(" ", "-"), height=2400)
 
 

@@ -34,7 +34,9 @@ def confusion_chart(cm, labels: list[str], *, key: str, height: int = 360, scale
                                     opacity=alt.condition(pick, alt.value(1.0), alt.value(0.55)),
                                     tooltip=["true", "predicted", "clips"]).add_params(pick)
     text = base.mark_text(fontSize=14 * scale).encode(text=alt.condition("datum.clips > 0", "clips:Q", alt.value("")),
-                                                      color=alt.Color("ink:N", scale=None))
+                                                      # a value, not a second colour scale: the layers share one
+                                                      color=alt.condition("datum.ink == 'black'", alt.value("black"),
+                                                                          alt.value("white")))
     chart = (cells + text).properties(height=int(height * scale)).configure_axis(
         labelFontSize=14 * scale, titleFontSize=15 * scale)
     event = st.altair_chart(chart, on_select="rerun", key=key, width="stretch")
