@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +12,11 @@ import soundfile as sf
 
 from genre_model import synth
 
+# Remembered app settings (the GTZAN folder) go to a temporary file, never the user's own.
+os.environ.setdefault("GENRE_SETTINGS", str(Path(tempfile.mkdtemp(prefix="genre-settings-")) / "settings.json"))
+
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(__import__("os").environ.get("GENRE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SHARED_DATA = Path(os.environ.get("GENRE_SHARED_DATA", ROOT.parent / "shared" / "data"))
 EXCERPTS = SHARED_DATA / "gtzan_excerpts"
 # The ten GTZAN genres, in the order every shipped model uses (the models carry their own labels;
 # the tests check the shipped ones against this list).

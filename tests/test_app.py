@@ -116,17 +116,6 @@ def test_labelled_clip_appears_in_the_explorer(app):
     assert any("mine.wav" in s.value for s in app.subheader)
 
 
-def test_dataset_paths_cannot_escape_the_folder(tmp_path):
-    from webapp.ui import safe_data_path
-    root = tmp_path / "data"
-    (root / "rock").mkdir(parents=True)
-    (root / "rock" / "a.wav").write_bytes(b"x")
-    (tmp_path / "secret.wav").write_bytes(b"x")
-    assert safe_data_path(root.resolve(), "rock/a.wav") == (root / "rock" / "a.wav").resolve()
-    for bad in ("../secret.wav", str(tmp_path / "secret.wav"), "rock/../../secret.wav", "rock", "missing.wav"):
-        assert safe_data_path(root.resolve(), bad) is None, bad
-
-
 @needs_shared_data
 def test_explorer_plays_a_misclassified_clip_when_the_dataset_is_set(tmp_path, monkeypatch):
     monkeypatch.setenv("GENRE_COLLECTION", str(tmp_path / "collection.sqlite"))
@@ -155,7 +144,9 @@ def test_server_config_keeps_xsrf_and_limits_uploads():
     import tomllib
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["enableXsrfProtection"] is True
-    assert 0 < config["server"]["maxUploadSize"] <= 200
+    # room for the longest accepted audio as 48 kHz stereo 16-bit WAV, and not much more
+    twenty_minutes_mb = 20 * 60 * 48_000 * 2 * 2 / 1e6
+    assert twenty_minutes_mb < config["server"]["maxUploadSize"] <= 1.2 * twenty_minutes_mb
 
 
 def test_several_uploads_get_a_table_and_the_newest_good_one_in_detail(app):

@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from genre_model import synth
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app
+from tests.browser_support import CHROMIUM, fake_mic_args, open_app, server  # noqa: F401 (a fixture)
 from tests.conftest import ROOT, dominant_frequency
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
@@ -20,15 +20,6 @@ pytestmark = [pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not insta
               pytest.mark.slow]
 SHOTS = Path(os.environ.get("GENRE_SCREENSHOTS", ROOT / "artifacts" / "screenshots"))
 MIC_HZ = 660.0
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("app")
-    url, proc = start_app({**os.environ, "GENRE_COLLECTION": str(tmp / "c.sqlite"),
-                           "GENRE_MODELS_DIR": str(tmp / "models")}, tmp / "app.log")
-    yield url
-    stop_app(proc)
 
 
 @pytest.fixture(scope="module")
@@ -43,22 +34,16 @@ def fake_mic(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def browser(fake_mic):
     with playwright.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + [
-            "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={fake_mic}"])
+        b = p.chromium.launch(executable_path=CHROMIUM, args=fake_mic_args(fake_mic))
         yield b
         b.close()
 
 
 @pytest.fixture
 def page(browser, server):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
-    ctx.grant_permissions(["microphone"], origin=server)
-    pg = ctx.new_page()
-    pg.goto(server)
-    pg.wait_for_selector("text=What genre is this?", timeout=90_000)
+    pg = open_app(browser, server, 1400, 1000)
     yield pg
-    ctx.close()
+    pg.context.close()
 
 
 def _shot(pg, name: str, height: int = 1000) -> None:
@@ -160,11 +145,14 @@ def test_every_page_opens(page, title, heading):
 
 def test_an_oversized_upload_gets_a_clear_message(page, tmp_path):
     big = tmp_path / "huge.wav"
-    with open(big, "wb") as f:  # sparse: 101 MB on paper, nothing on disk
-        f.truncate(101 * 1024 * 1024)
+    with open(big, "wb") as f:  # sparse: 251 MB on paper, nothing on disk
+        f.truncate(251 * 1024 * 1024)
     page.get_by_role("tab", name="Upload files").click()
+    # the limit is said on the page, in words, before and after the refusal
+    page.get_by_text("A file over the size limit is refused by the browser").wait_for(timeout=30_000)
     page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(str(big))
-    page.wait_for_selector("text=/100(\\.0)? ?MB or smaller/", timeout=30_000)
+    page.wait_for_selector("text=/250(\\.0)? ?MB or smaller/", state="attached", timeout=30_000)
+    assert page.get_by_text("Up to 250 MB per file").is_visible()
     assert page.locator('[data-testid="stException"]').count() == 0
 
 

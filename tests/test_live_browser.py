@@ -2,6 +2,7 @@
 Live starts, updates arrive, Stop opens the take in Classify; a blocked microphone and a closed tab
 are handled; the https command serves a page that records. Skipped without Chromium."""
 
+import io
 import os
 import re
 import ssl
@@ -138,7 +139,7 @@ def test_https_serves_a_page_that_records(tmp_path):
     cert, key = (paths[k].strip("'") for k in ("CERT", "KEY"))
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
+                             "--server.port", str(port), "--server.address", "0.0.0.0",  # as app.sh --https
                              "--server.sslCertFile", cert, "--server.sslKeyFile", key],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"https://127.0.0.1:{port}"
@@ -169,8 +170,30 @@ def test_https_serves_a_page_that_records(tmp_path):
             assert page.locator("text=/Verdict:|Can't judge/").count() >= 1
             page.get_by_role("link", name="Live").click()  # and live listening over https too
             page.wait_for_selector("h1:has-text('Live: what is playing now?')", timeout=60_000)
+            _join_code_is_readable(page, port)
             _start(page)
             page.wait_for_selector("text=/heard \\d+ s/", timeout=60_000)
             browser.close()
     finally:
         stop_app(proc)
+
+
+def _join_code_is_readable(page, port: int) -> None:
+    """The Live page shows a QR code of the address phones should open; read back from a screenshot
+    of the page as a phone camera would see it. With no network address: the hint instead."""
+    from webapp.tls import lan_addresses
+    addresses = lan_addresses()
+    if not addresses:
+        page.locator('[data-testid="stMain"]').get_by_text("no network address").wait_for(timeout=30_000)
+        return
+    code = page.locator('[data-testid="stMain"] [data-testid="stImage"] img').first
+    code.wait_for(timeout=30_000)
+    box = code.bounding_box()
+    assert box["width"] >= 200  # a few centimetres on a projector: scannable across a room
+    import numpy as np
+    import zxingcpp
+    from PIL import Image
+    shot = Image.open(io.BytesIO(code.screenshot())).convert("L")
+    assert [r.text for r in zxingcpp.read_barcodes(np.array(shot))] == [f"https://{addresses[0]}:{port}"]
+    page.locator('[data-testid="stMain"]').get_by_text(f"Open https://{addresses[0]}:{port} on a phone").wait_for(
+        timeout=10_000)

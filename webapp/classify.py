@@ -10,11 +10,10 @@ from __future__ import annotations
 import streamlit as st
 
 from genre_model.audio import SUPPORTED_HINT
-from genre_model.datasets import find_clips  # the same folder rules as training
 from genre_model.errors import AudioError
 from webapp import analysis, results
 from webapp.collection import Collection, CollectionError
-from webapp.ui import classifier, data_root, safe_data_path, settings
+from webapp.ui import classifier, gtzan, settings, upload_limit_note
 
 UPLOAD_TYPES = ["wav", "mp3", "ogg", "flac", "au", "m4a", "aac"]
 RECORDER_ADVICE = (
@@ -36,7 +35,6 @@ def _offer(source: str, name: str, data: bytes | None) -> None:
 
 
 def _inputs() -> None:
-    s = settings()
     st.markdown(RECORDER_ADVICE)
     tabs = st.tabs(["Record (browser)", "Record (button)", "Upload files", "Example clip"])
     with tabs[0]:
@@ -56,24 +54,27 @@ def _inputs() -> None:
     with tabs[2]:
         files = st.file_uploader(f"Audio files ({SUPPORTED_HINT})", type=UPLOAD_TYPES,
                                  accept_multiple_files=True, key="uploads")
+        st.caption(upload_limit_note())
         if files:
             _batch(files)
     with tabs[3]:
-        root = data_root(s)
-        if root is None:
-            st.info("Set a dataset folder in the sidebar (for example the GTZAN excerpts) to pick example clips.")
-        else:
-            try:
-                clips = find_clips(root)
-            except FileNotFoundError as exc:
-                st.warning(str(exc))
-                clips = []
-            if clips:
-                rel = st.selectbox("Example", [c.relpath for c in clips], key="example_clip")
-                if st.button("Classify this example", key="example_go"):
-                    path = safe_data_path(root, rel)
-                    if path is not None:
-                        _offer(f"example:{rel}", rel, path.read_bytes())
+        _example()
+
+
+def _example() -> None:
+    """A clip of the teacher's GTZAN folder, chosen by genre and id."""
+    folder = gtzan(settings())
+    if folder is None:
+        st.info("Set the **GTZAN folder** in the sidebar (where you downloaded GTZAN; see the README) to pick "
+                "example clips.")
+        return
+    c1, c2 = st.columns([1, 2])
+    genre = c1.selectbox("Genre", folder.genres, key="example_genre")
+    ids = [i for i in sorted(folder.clips) if i.startswith(genre + ".")]
+    clip_id = c2.selectbox("Clip", ids, key="example_clip")
+    if st.button("Classify this example", key="example_go") and clip_id:
+        path = folder.clips[clip_id][0]
+        _offer(f"example:{path}", path.name, path.read_bytes())
 
 
 def _batch(files) -> None:
@@ -81,17 +82,25 @@ def _batch(files) -> None:
     s = settings()
     clf = classifier(s.model)
     rows, good = [], []
-    with st.spinner(f"Classifying {len(files)} file(s)..."):
-        for f in files:
-            data = f.getvalue()
-            try:
-                a = analysis.analyse(clf, f.name, data, chunk_seconds=s.chunk_seconds, hop_seconds=s.hop_seconds,
-                                     max_seconds=s.max_seconds)
-                (genre, score), = a.prediction.top_k(1, st.session_state.get("aggregate", "mean"))
-                rows.append({"file": f.name, "verdict": genre, "score": round(score, 3), "problem": ""})
-                good.append(f)
-            except AudioError as exc:
-                rows.append({"file": f.name, "verdict": "-", "score": None, "problem": exc.message})
+    bar = st.empty()
+    for i, f in enumerate(files):
+        data = f.getvalue()
+        label = f"{f.name} ({i + 1} of {len(files)})" if len(files) > 1 else f.name
+
+        def progress(done: int, total: int, i=i, label=label) -> None:  # over all files: chunks of this one
+            bar.progress((i + done / total) / len(files), text=f"Classifying {label}: chunk {done} of {total}")
+
+        try:
+            with st.spinner(f"Reading {label}..."):
+                analysis.decode(clf, data, max_seconds=s.max_seconds)
+            a = analysis.analyse(clf, f.name, data, chunk_seconds=s.chunk_seconds, hop_seconds=s.hop_seconds,
+                                 max_seconds=s.max_seconds, progress=progress)
+            (genre, score), = a.prediction.top_k(1, st.session_state.get("aggregate", "mean"))
+            rows.append({"file": f.name, "verdict": genre, "score": round(score, 3), "problem": ""})
+            good.append(f)
+        except AudioError as exc:
+            rows.append({"file": f.name, "verdict": "-", "score": None, "problem": exc.message})
+    bar.empty()
     if len(files) > 1:
         st.dataframe(rows, hide_index=True, width="stretch")
     if good:
@@ -114,8 +123,10 @@ def _process_pending() -> None:
     s = settings()
     clf = classifier(s.model)
     try:
-        _, clip = analysis.decode(clf, data, max_seconds=s.max_seconds)
-        bar = st.progress(0.0, text="Classifying...") if clip.duration > 120 else None
+        with st.spinner(f"Reading {name}..."):
+            _, clip = analysis.decode(clf, data, max_seconds=s.max_seconds)
+        # about 1 s of work per minute of audio: anything longer gets a bar of chunks done
+        bar = st.progress(0.0, text="Classifying...") if clip.duration > 45 else None
         analysis.analyse(clf, name, data, chunk_seconds=s.chunk_seconds, hop_seconds=s.hop_seconds,
                          max_seconds=s.max_seconds,
                          progress=(lambda d, t: bar.progress(d / t, text=f"Classifying chunk {d} of {t}")) if bar else None)

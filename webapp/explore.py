@@ -3,6 +3,8 @@ clip in detail. Every clip of a model's report was scored by a model that never 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 
@@ -15,7 +17,7 @@ from genre_model.model_dir import REPORT_FILE
 from genre_model.report import CONDITION_NAMES, ClipRecord, EvalReport, genre_recalls
 from genre_model.tags import hears_text
 from webapp.reports import COLLECTION, collection_report, load_report, report_headline
-from webapp.ui import classifier, data_root, safe_data_path, settings, show
+from webapp.ui import classifier, gtzan, settings, show
 
 ALL = "(all)"
 
@@ -70,14 +72,13 @@ def _clip_audio(report: EvalReport, clip: ClipRecord) -> tuple[bytes | None, str
         return Collection().audio(int(clip.path.split(":", 1)[1])), ""
     if clip.path.startswith("class:"):
         return None, "This clip belongs to the class that made the model; it is in the collection on the Teach page."
-    root = data_root(settings())
-    if root is None:
-        return None, ("To listen to this clip and see its waveform, set the **Dataset folder** in the sidebar to the "
-                      f"folder the report's paths are relative to (it was `{report.data_root or '?'}`).")
-    path = safe_data_path(root, clip.path)
+    folder = gtzan(settings())
+    if folder is None:
+        return None, ("To listen to this clip and see its waveform, set the **GTZAN folder** in the sidebar to where "
+                      "you downloaded GTZAN (see the README).")
+    path = folder.path_for(clip.path)
     if path is None:
-        return None, (f"There is no file `{clip.path}` inside the dataset folder `{root}` (this report's clips "
-                      f"came from `{report.data_root or '?'}`).")
+        return None, f"Your GTZAN folder has no clip {Path(clip.path).stem} ({folder.summary()})."
     return path.read_bytes(), ""
 
 

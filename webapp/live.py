@@ -21,6 +21,7 @@ from genre_model.live import (MAX_TAKE_MINUTES, NO_AUDIO_SECONDS, QUIET_DBFS, SI
                               frame_to_mono)
 from genre_model.plots import OKABE_ITO
 from genre_model.tags import hears_text
+from webapp import join
 from webapp.ui import classifier, settings
 
 # Raw audio: echo cancellation, noise suppression and automatic gain control are made for voices and
@@ -115,18 +116,18 @@ def _show(session: LiveSession, labels: list[str], scale: float) -> None:
     elif level < QUIET_DBFS:
         hint = "Quiet: turn the music up or move closer to the speaker."
     if latest is None or latest.smoothed is None:
-        st.markdown(f"<div style='font-size:{size}px;font-weight:700;color:#888'>Listening…</div>",
+        st.markdown(f"<div class='now-playing' style='font-size:{size}px;font-weight:700;color:#888'>Listening…</div>",
                     unsafe_allow_html=True)
         st.caption(hint or f"The first verdict comes after {session.chunk / session.sample_rate:.0f} s of audio.")
         return
     j = latest.judgement  # of the smoothed window: exactly what the big verdict shows
     if j.cannot_judge:
-        st.markdown(f"<div style='font-size:{size}px;font-weight:700;color:#888'>{j.headline}</div>",
+        st.markdown(f"<div class='now-playing' style='font-size:{size}px;font-weight:700;color:#888'>{j.headline}</div>",
                     unsafe_allow_html=True)
         hint = hint or (j.advice[0] if j.advice else "")
     else:
         dim = "color:#888;" if j.doubtful else ""
-        st.markdown(f"<div style='font-size:{size}px;font-weight:800;{dim}'>{j.headline}</div>",
+        st.markdown(f"<div class='now-playing' style='font-size:{size}px;font-weight:800;{dim}'>{j.headline}</div>",
                     unsafe_allow_html=True)
     raw = latest.probabilities
     note = (f"Last {session.chunk / session.sample_rate:.0f} s alone: "
@@ -149,10 +150,14 @@ def run() -> None:
     from streamlit_webrtc import WebRtcMode, create_audio_sink_track, webrtc_streamer
     s = settings()
     clf = classifier(s.model)
-    st.title("Live: what is playing now?")
-    st.caption(f"Press Start and play music near the microphone. The verdict follows the last "
-               f"{clf.info.chunk_seconds:g} s and updates every {clf.info.hop_seconds:g} s; the big genre is smoothed over "
-               "the last few updates so it does not flicker. On a phone, open the app over https (see the README).")
+    head, qr = st.columns([3, 1], vertical_alignment="top")
+    with head:
+        st.title("Live: what is playing now?")
+        st.caption(f"Press Start and play music near the microphone. The verdict follows the last "
+                   f"{clf.info.chunk_seconds:g} s and updates every {clf.info.hop_seconds:g} s; the big genre is smoothed "
+                   "over the last few updates so it does not flicker. Phones join by scanning the code.")
+    with qr:
+        join.show(width=int(240 * s.scale))
     session = st.session_state.get("live_session")
 
     def on_frame(frame) -> None:  # the aiortc thread: store the frame, nothing more

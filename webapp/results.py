@@ -33,12 +33,12 @@ def verdict(pred: Prediction, aggregate: str) -> None:
     how = "mean chunk probability" if aggregate == "mean" else "share of chunk votes"
     quality = pred.quality()
     heard = (f" · music-to-noise about {quality['snr_db']:.0f} dB" if quality["snr_db"] is not None else "")
+    with st.container(key="verdict"):  # the page's headline: sized by webapp.ui's CSS, larger on a projector
+        st.markdown(f"## {j.headline}" if j.cannot_judge else f"## Verdict: **{j.genre.upper()}** &nbsp; {j.confidence:.0%}")
     if j.cannot_judge:
-        st.markdown(f"## {j.headline}")
         st.caption(f"Best guess {j.genre} ({j.confidence:.0%}), not to be trusted · {len(pred.starts)} chunks · "
                    f"model `{pred.model}`{heard}")
     else:
-        st.markdown(f"## Verdict: **{j.genre.upper()}** &nbsp; {j.confidence:.0%}")
         st.caption(f"{how} (calibrated) over {len(pred.starts)} chunks · model `{pred.model}`{heard}")
     if pred.hears():
         st.markdown(f"**The model hears:** {hears_text(pred.hears())}",

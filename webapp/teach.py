@@ -20,7 +20,7 @@ from genre_model.checkpoint import available_models, class_models, user_models_r
 from genre_model.errors import AudioError, GenreModelError
 from webapp import analysis
 from webapp.collection import Collection, CollectionError
-from webapp.ui import classifier, settings, show
+from webapp.ui import classifier, gtzan, settings, show, upload_limit_note
 
 BASE = "default"
 NEW_LABEL = "New label…"
@@ -104,9 +104,27 @@ def _inputs(coll: Collection, known: list[str]) -> None:
         label = _label_picker("up", known)
         files = st.file_uploader(f"Audio files ({SUPPORTED_HINT})", accept_multiple_files=True,
                                  key=f"teach_uploads_{round_}", type=["wav", "mp3", "ogg", "flac", "au", "m4a", "aac"])
+        st.caption(upload_limit_note())
         if files and st.button(f"Add {len(files)} file(s)", key="teach_add_files"):
             with st.spinner("Adding..."):
                 _added([_add(coll, f.name, f.getvalue(), label or "", known) for f in files])
+    _from_gtzan(coll, known)
+
+
+def _from_gtzan(coll: Collection, known: list[str]) -> None:
+    """Clips of the teacher's GTZAN folder, labelled with their GTZAN genre."""
+    folder = gtzan(settings())
+    with st.expander("Add clips from your GTZAN folder"):
+        if folder is None:
+            st.info("Set the **GTZAN folder** in the sidebar (where you downloaded GTZAN; see the README).")
+            return
+        genre = st.selectbox("Genre", folder.genres, key="teach_gtzan_genre")
+        ids = st.multiselect("Clips", [i for i in sorted(folder.clips) if i.startswith(genre + ".")],
+                             key=f"teach_gtzan_ids_{st.session_state.get('teach_round', 0)}")
+        if ids and st.button(f"Add {len(ids)} clip(s) as “{genre}”", key="teach_add_gtzan"):
+            with st.spinner("Adding..."):
+                _added([_add(coll, folder.clips[i][0].name, folder.clips[i][0].read_bytes(), genre, known)
+                        for i in ids])
 
 
 def _clip_list(coll: Collection, rows: list[dict]) -> None:

@@ -16,6 +16,8 @@ import os
 import socket
 from pathlib import Path
 
+import segno
+
 
 def tls_dir() -> Path:
     if os.environ.get("GENRE_TLS_DIR"):
@@ -25,12 +27,13 @@ def tls_dir() -> Path:
 
 
 def lan_addresses() -> list[str]:
-    """This computer's IPv4 addresses other phones can reach (no loopback)."""
-    found = set()
+    """This computer's IPv4 addresses other phones can reach (no loopback); the address of the
+    interface that leads to the rest of the network first."""
+    first, found = [], set()
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.connect(("10.255.255.255", 1))  # no packet is sent: this only picks the outgoing interface
-            found.add(s.getsockname()[0])
+            first.append(s.getsockname()[0])
     except OSError:
         pass
     try:
@@ -38,7 +41,8 @@ def lan_addresses() -> list[str]:
             found.add(info[4][0])
     except OSError:
         pass
-    return sorted(a for a in found if not a.startswith("127."))
+    ordered = first + sorted(found - set(first))
+    return [a for a in ordered if not a.startswith(("127.", "0."))]
 
 
 def _names(cert_path: Path) -> set[str]:
@@ -92,8 +96,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"certificate: {cert}\nkey: {key}")
     print(f"on this computer: https://localhost:{args.port}")
-    for a in lan_addresses():
+    addresses = lan_addresses()
+    for a in addresses:
         print(f"on phones and laptops in the room: https://{a}:{args.port}")
+    if addresses:
+        print("Phones can scan this to open the first address:")
+        segno.make(f"https://{addresses[0]}:{args.port}", error="m").terminal(compact=True)
+    else:
+        print("This computer has no network address: connect it to the classroom Wi-Fi for phones to join.")
     print("The certificate is self-signed: each device shows a warning once (\"Your connection is not private\" / "
           "\"Not secure\"). Choose Advanced -> Proceed (Chrome, Android) or Show Details -> visit this website "
           "(Safari, iPhone). Then allow the microphone.")

@@ -8,15 +8,16 @@ import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import streamlit as st
 from matplotlib.figure import Figure
 
+from genre_model.gtzan import GtzanFolder, GtzanFolderError, scan
 from genre_model.checkpoint import available_models, class_models, read_info, resolve_model_dir
 from genre_model.models import REGISTRY
 from genre_model.predict import Classifier
+from webapp import join, prefs
 
 LOADS = {"count": 0}  # how many times a model was loaded in this process (the tests read it)
 
@@ -36,7 +37,7 @@ class Settings:
     chunk_seconds: float
     hop_seconds: float
     presentation: bool
-    data_dir: str
+    gtzan_dir: str
     max_minutes: float
 
     @property
@@ -77,15 +78,69 @@ def sidebar_settings() -> Settings:
             hop = chunk
         presentation = st.toggle("Presentation mode (projector)", key="presentation",
                                  help="Larger text and figures.")
-        data_dir = st.text_input("Dataset folder (optional)", key="data_dir",
-                                 value=os.environ.get("GENRE_DATA_DIR", ""),
-                                 help="A folder of <genre>/<audio files>, e.g. the GTZAN excerpts. Used for "
-                                      "example clips and to play clips on the Explore page.")
+        gtzan_dir = _gtzan_setting()
         max_minutes = st.number_input("Longest accepted audio (minutes)", 1.0, 60.0, 20.0, 1.0, key="max_minutes")
-    if presentation:
-        st.markdown("<style>html, body, [class*='st-'] {font-size: 1.3rem;} h1 {font-size: 3rem !important;}</style>",
-                    unsafe_allow_html=True)
-    return Settings(model, chunk, hop, presentation, data_dir.strip(), max_minutes)
+        with st.expander("Join from a phone (QR code)"):
+            join.show(width=220)
+    st.markdown(PROJECTOR_CSS if presentation else BASE_CSS, unsafe_allow_html=True)
+    return Settings(model, chunk, hop, presentation, gtzan_dir, max_minutes)
+
+
+# The verdict is the headline of a page (the container keyed "verdict" gets the class st-key-verdict).
+BASE_CSS = "<style>.st-key-verdict h2 {font-size: 3rem !important;}</style>"
+# Streamlit sizes its text in rem: a larger root font makes every text on the page larger alike (the
+# old rule set each element's own size and so made the headings smaller than normal).
+# The top navigation keeps its normal size (zoom 0.75 undoes the 1.5), so every page fits at 1280 px; the page
+# uses the width a projector has instead of wide side margins.
+PROJECTOR_CSS = """<style>
+html {font-size: 24px;}
+h1 {font-size: 2.1rem !important;}
+.st-key-verdict h2 {font-size: 2.8rem !important;}
+[data-testid="stTopNav"] {zoom: 0.75;}
+[data-testid="stMainBlockContainer"] {padding: 3rem 2rem 2rem 2rem;}
+</style>"""
+
+
+def _gtzan_setting() -> str:
+    """The "GTZAN folder" box: remembered across restarts, checked as soon as it changes."""
+    saved = prefs.load().get("gtzan_dir")
+    if "gtzan_dir" not in st.session_state:
+        st.session_state["gtzan_dir"] = saved or os.environ.get("GENRE_DATA_DIR", "")
+    folder = st.text_input("GTZAN folder (optional)", key="gtzan_dir", placeholder="e.g. ~/Downloads/gtzan",
+                           help="Where you downloaded GTZAN (Kaggle's Data/genres_original, the original genres/ "
+                                "folder, or plain <genre>/ folders; see the README). Used for example clips, to "
+                                "play the clips of the Explore page and to add clips on the Teach page.").strip()
+    if folder != (saved or ""):
+        prefs.save(gtzan_dir=folder)
+    if folder:
+        try:
+            st.caption(f":material/check_circle: {gtzan_folder(folder).summary()}.")
+        except GtzanFolderError as exc:
+            st.warning(str(exc))
+    return folder
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def gtzan_folder(folder: str) -> GtzanFolder:
+    """The clips of a GTZAN folder (looked at again after a minute, so new downloads appear)."""
+    return scan(folder)
+
+
+def gtzan(s: Settings) -> GtzanFolder | None:
+    """The GTZAN folder of the settings, if one is set and holds GTZAN clips."""
+    if not s.gtzan_dir:
+        return None
+    try:
+        return gtzan_folder(s.gtzan_dir)
+    except GtzanFolderError:
+        return None
+
+
+def upload_limit_note() -> str:
+    """Said under every upload box: the browser refuses a larger file with only a mark on its chip."""
+    mb = int(st.get_option("server.maxUploadSize"))
+    return (f"Up to {mb} MB per file (20 minutes of 48 kHz stereo WAV) and {settings().max_minutes:g} minutes of "
+            "audio. A file over the size limit is refused by the browser: shorten it, or save it as mp3, ogg or flac.")
 
 
 def _model_label(name: str) -> str:
@@ -129,19 +184,3 @@ def show_cached(key: tuple, build: Callable[[], Figure]) -> None:
             while len(_PNG_CACHE) > 96:
                 _PNG_CACHE.popitem(last=False)
     st.image(png)
-
-
-def data_root(s: Settings) -> Path | None:
-    """The configured dataset folder, if it exists."""
-    if not s.data_dir:
-        return None
-    path = Path(s.data_dir).expanduser()
-    return path.resolve() if path.is_dir() else None
-
-
-def safe_data_path(root: Path, relpath: str) -> Path | None:
-    """``root/relpath`` only if it stays inside ``root`` and is a file (no ``..`` or absolute escapes)."""
-    candidate = (root / relpath).resolve()
-    if root != candidate and root in candidate.parents and candidate.is_file():
-        return candidate
-    return None
