@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from genre_model import plots
 
@@ -29,3 +30,12 @@ def test_every_timeline_row_is_labelled_however_many_labels():
     assert spec["height"] >= ROW_PX * len(labels) and spec["encoding"]["y"]["sort"] == labels
     fig = plots.genre_timeline(probs, np.array([0, 1.5, 3, 4.5]), np.array([3, 4.5, 6, 7.5]), labels)
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == labels
+
+
+@pytest.mark.parametrize("scale, least", [(1.0, 14), (1.5, 18)])
+def test_chart_text_is_readable_in_a_classroom_and_larger_on_a_projector(scale, least):
+    from webapp.charts import timeline_spec
+    probs = np.full((2, 3), 1 / 3)
+    config = timeline_spec(probs, [0, 1.5], [3, 4.5], ["a", "b", "c"], scale=scale).to_dict()["config"]
+    sizes = [config[part][k] for part in ("axis", "legend") for k in ("labelFontSize", "titleFontSize")]
+    assert min(sizes) >= least

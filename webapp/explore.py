@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import altair as alt
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from genre_model import plots
@@ -57,7 +59,12 @@ def _risk_coverage(ev) -> None:
     rules, curves = ev.rules, ev.risk_coverage
     rows = [{"answered (coverage)": p["coverage"], "wrong among answers (risk)": p["risk"], "audio": name}
             for name, c in curves.items() for p in c["curve"]]
-    st.scatter_chart(rows, x="answered (coverage)", y="wrong among answers (risk)", color="audio")
+    chart = alt.Chart(pd.DataFrame(rows)).mark_circle(size=60).encode(
+        x=alt.X("answered (coverage):Q", axis=alt.Axis(format="%")),
+        y=alt.Y("wrong among answers (risk):Q", axis=alt.Axis(format="%")), color="audio:N",
+        tooltip=["audio", alt.Tooltip("answered (coverage):Q", format=".0%"),
+                 alt.Tooltip("wrong among answers (risk):Q", format=".0%")])
+    st.altair_chart(charts.classroom_fonts(chart, settings().scale), width="stretch")
     short = rules.unsure_below_short if rules.unsure_below_short is not None else rules.unsure_below
     st.caption(f"Each point is one unsure limit (0% to 95%), on clean clips of held-out artists: "
                f"'short' are {curves['short']['n']} clips of at most {rules.short_seconds:g} s, 'long' "
