@@ -55,11 +55,28 @@ def test_a_new_label_is_learned_and_predicted_for_a_new_example(taught, classifi
     pred = clf.predict(synth.wav_bytes(chiptune(6.0, seed=99), SR))
     assert pred.genre() == "chiptune"
     assert abs(pred.probabilities.sum(axis=1) - 1).max() < 1e-4
-    # the default model's "cannot judge" rules and quality layer come along
-    assert clf.info.judgement == Classifier("default", device="cpu").info.judgement
+    # the default model's "cannot judge" rules and quality layer come along; only the limits of
+    # "unlike the training music" move, and only up
+    base = Classifier("default", device="cpu").info.judgement
+    moved = {"novelty_limit", "not_music_above"}
+    assert {k: v for k, v in clf.info.judgement.items() if k not in moved} == {k: v for k, v in base.items() if k not in moved}
+    assert all(clf.info.judgement[k] >= base[k] for k in moved)
     assert not np.isnan(pred.snr_db).any()
     card = (tmp_path / "ours" / "MODEL_CARD.md").read_text()
     assert "chiptune" in card and "class model" in card
+
+
+def test_a_class_model_does_not_call_its_own_kind_of_music_unfamiliar(taught, classifier, tmp_path):
+    """Chiptune sounds "unlike music" (tone-like) to the default model; the model the class taught
+    with chiptune clips takes a new chiptune for what it is, and still flags what it never heard."""
+    new_clip = synth.wav_bytes(chiptune(6.0, seed=123), SR)  # not one of the taught clips
+    assert classifier.predict(new_clip).judgement().flags["unfamiliar"]
+    save_class_model(taught, tmp_path / "ours")
+    ours = Classifier(tmp_path / "ours", device="cpu")
+    judged = ours.predict(new_clip).judgement()
+    assert judged.genre == "chiptune" and not judged.flags["unfamiliar"]
+    talk = ours.predict(synth.wav_bytes(synth.speech_like(6.0, sr=SR, seed=1), SR)).judgement()
+    assert talk.cannot_judge
 
 
 def test_the_quality_layer_is_the_base_models_exactly(taught, classifier):

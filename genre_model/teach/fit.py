@@ -11,6 +11,7 @@ class's own clips (any labels, new genres included), cross-validated on those cl
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ TEACH_VARIANTS = ("clean", "mic0", "room0")
 CLASS_CLIP_WEIGHT = 3.0   # a class's own clip counts as this many base clips of its label
 MIN_CLIPS_PER_LABEL = 3
 MAX_LABEL_LENGTH = 30
+OWN_MUSIC_MARGIN = 1.1  # a class clip a little further from the rest than any held-out one is still its music
 _LABEL = re.compile(r"^[\w][\w \-'&+.]*$")
 
 
@@ -165,7 +167,7 @@ def teach(base_model: MusicnnGenre, base_info: ModelInfo, base: BaseData, clips:
     k = max(2, min(folds, min(sum(c.label == l for c in clips) for l in {c.label for c in clips})))
     fold_of = stratified_folds([c.label for c in clips], k, seed)
     base_head = base_model.head
-    rows, held_logits, held_y = [], [], []
+    rows, held_logits, held_y, own_music = [], [], [], []
     for f in range(k):
         head = _fit(base, [c for c, g in zip(clips, fold_of) if g != f], labels, l2=l2, seed=seed)
         for c, g in zip(clips, fold_of):
@@ -173,6 +175,7 @@ def teach(base_model: MusicnnGenre, base_info: ModelInfo, base: BaseData, clips:
                 continue
             logits = _logits(head, c.clean)
             held_logits.append(logits)
+            own_music.append(_own_music_evidence(head, base_head, c.clean))
             held_y += [labels.index(c.label)] * len(logits)
             before = softmax(_base_logits(base_model, c.clean)).mean(axis=0)  # the base model, calibrated
             rows.append({"name": c.name, "key": c.key, "label": c.label, "fold": int(f),
@@ -209,7 +212,7 @@ def teach(base_model: MusicnnGenre, base_info: ModelInfo, base: BaseData, clips:
         training_data={"base_model": base_info.training_data.get("fingerprint"), "l2": l2,
                        "class_clips": [{"name": c.name, "label": c.label, "sha256": c.key} for c in clips],
                        "n_class_clips": len(clips), "seed": seed, "class_model": True},
-        judgement=dict(base_info.judgement),
+        judgement=own_music_rules(base_info.judgement, own_music),
         description=f"Class model “{name}”: the default model's backbone and training data plus {len(clips)} clips "
                     "taught on the Teach page.",
         licences=list(base_info.licences), code_version=__version__,
@@ -218,6 +221,33 @@ def teach(base_model: MusicnnGenre, base_info: ModelInfo, base: BaseData, clips:
 
 
 @torch.no_grad()
+@torch.inference_mode()
+def _own_music_evidence(fold_head, base_head, emb: np.ndarray) -> tuple[float, float]:
+    """A held-out class clip's median novelty (against a bank without it) and "unlike music" score."""
+    x = torch.as_tensor(emb)
+    return float(fold_head.novelty(x).median()), float(base_head.judge(x)["not_music"].median())
+
+
+def own_music_rules(base_rules: dict, own_music: list[tuple[float, float]]) -> dict:
+    """The base model's "cannot judge" rules, with the "unlike the training music" limits set by the
+    class's own held-out clips, so that the model made to recognise the class's kind of music does
+    not call it unfamiliar. Limits are never lowered.
+
+    - novelty: just above the farthest held-out class clip (its bank holds the class's clips);
+    - "unlike music": the quality layer learned tones and noise as not music, and scores a chiptune
+      or a class's tone-like clips as such (1.0, like a sine). When a held-out class clip would be
+      flagged, this signal is off for the class model: the class said such sounds are music, and
+      the novelty limit still flags sounds far from everything it learned."""
+    rules = dict(base_rules)
+    novelty = [n for n, _ in own_music if math.isfinite(n)]
+    not_music = [m for _, m in own_music if math.isfinite(m)]
+    if novelty and "novelty_limit" in rules:
+        rules["novelty_limit"] = round(max(rules["novelty_limit"], OWN_MUSIC_MARGIN * max(novelty)), 4)
+    if not_music and "not_music_above" in rules and max(not_music) > rules["not_music_above"]:
+        rules["not_music_above"] = 1.0  # a probability is never above 1: the signal never fires
+    return rules
+
+
 def _copy_quality(base_head, head) -> None:
     """The base model's quality layer, re-expressed for the new head's standardisation (exactly the
     same function of the embedding)."""
