@@ -35,7 +35,10 @@ SMOOTHING = 0.5           # weight of the newest chunk in the smoothed probabili
 SILENCE_DBFS = -60.0      # quieter than this: "too quiet", nothing is classified
 QUIET_DBFS = -40.0        # quieter than this: classified, with a "turn it up" hint
 NO_AUDIO_SECONDS = 5.0    # started, but no frame for this long: the stream does not reach the server
-IDLE_SECONDS = 30.0       # a session with no frame for this long is forgotten by the worker
+IDLE_SECONDS = 8.0        # no frame for this long (a closed tab, lost Wi-Fi, a locked phone): forgotten
+NEVER_HEARD_SECONDS = 60.0  # started, and no frame ever arrived: forgotten (connecting can be slow)
+PHONE_TAKE_MINUTES = 2.0  # a phone listener keeps this much of its take (3.8 MB); the projector 10 minutes
+PASS_SHARE = 0.7          # a pass of the worker classifies at most this share of a hop's worth of chunks
 
 
 @dataclass
@@ -76,8 +79,12 @@ class LiveSession:
     everything else from the worker or the page."""
 
     def __init__(self, sample_rate: int, *, chunk_seconds: float, hop_seconds: float,
-                 labels: list[str] | None = None, rules: Rules | None = None, max_minutes: float = MAX_TAKE_MINUTES):
+                 labels: list[str] | None = None, rules: Rules | None = None, max_minutes: float = MAX_TAKE_MINUTES,
+                 priority: bool = False):
         self.sample_rate = sample_rate
+        self.priority = priority   # the projector's listener: served every hop, however busy the worker
+        self.served_at = 0.0       # when the worker last took a chunk of this listener (phones: longest wait first)
+        self.waiting = False       # a chunk was due but the worker was too busy for this phone
         # rounded as genre_model.chunking.chunk_spans rounds, so a live chunk is a Classify chunk
         self.chunk = int(round(chunk_seconds * sample_rate))
         self.hop = int(round(hop_seconds * sample_rate))
@@ -116,7 +123,8 @@ class LiveSession:
             self._resampler = soxr.ResampleStream(source_rate, self.sample_rate, 1, dtype="float32")
             self._source_rate = source_rate
         y = self._resampler.resample_chunk(np.ascontiguousarray(mono, dtype=np.float32))
-        if len(y) == 0:
+        self.last_frame_at = now
+        if len(y) == 0:  # the resampler's first output lags its input
             return
         pcm = (np.clip(y, -1.0, 1.0) * 32767).astype(np.int16)
         with self._lock:
@@ -174,6 +182,10 @@ class LiveSession:
         self.next_end = end + self.hop
         return int(end)
 
+    def written_since(self, sample: int) -> bool:
+        with self._lock:
+            return self._written >= sample
+
     def add_result(self, result: LiveResult) -> None:
         """Append a classified chunk; a chunk with probabilities moves the live window, which is judged."""
         if result.probabilities is not None:
@@ -209,6 +221,7 @@ class LiveWorker:
         self._thread = threading.Thread(target=self._loop, name="live-worker", daemon=True)
         self._stop = threading.Event()
         self.busy_seconds = 0.0
+        self.chunk_seconds = 0.05  # measured cost of classifying one chunk (smoothed)
         self._thread.start()
 
     def register(self, session: LiveSession, classifier) -> None:
@@ -230,37 +243,78 @@ class LiveWorker:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            with self._lock:
-                sessions = list(self._sessions.values())
-            worked = False
-            now = time.time()
-            for session, clf in sessions:
-                idle = session.last_frame_at is not None and now - session.last_frame_at > IDLE_SECONDS
-                if session.closed or idle:
-                    self.unregister(session)  # a stopped stream or a closed tab: stop processing it
-                    print(f"live: listener ended ({'stopped' if session.closed else 'no audio for 30 s'}; "
-                          f"{self.n_sessions} still listening)", file=sys.stderr, flush=True)
-                    continue
-                end = session.due()
-                if end is None:
-                    continue
+            due = self._due_chunks(time.time())
+            for clf, batch in due.items():
                 started = time.perf_counter()
-                session.add_result(classify_chunk(session, clf, end))
-                self.busy_seconds += time.perf_counter() - started
-                worked = True
-            if not worked:
+                for session, result in zip([b[0] for b in batch], classify_chunks(batch, clf)):
+                    session.add_result(result)
+                spent = time.perf_counter() - started
+                self.busy_seconds += spent
+                self.chunk_seconds = 0.7 * self.chunk_seconds + 0.3 * spent / len(batch)
+            if not due:
                 self._stop.wait(self._poll)
+
+    def _due_chunks(self, now: float) -> dict:
+        """{classifier: [(session, end), ...]} for this pass: the projector's listener whenever its
+        chunk is due, then the phones that waited longest, as many as fit in most of a hop at the
+        measured cost of a chunk (the others wait for a later pass, and get its newest chunk).
+        Closed and silent-for-long sessions are forgotten here."""
+        with self._lock:
+            sessions = list(self._sessions.values())
+        due: dict = {}
+        live_sessions = []
+        for session, clf in sessions:
+            idle = (now - session.last_frame_at > IDLE_SECONDS if session.last_frame_at is not None
+                    else now - session.started_at > NEVER_HEARD_SECONDS)
+            if session.closed or idle:
+                self.unregister(session)  # a stopped stream or a closed tab: stop processing it
+                session.closed = True
+                print(f"live: listener ended ({'stopped' if not idle else f'no audio for {IDLE_SECONDS:g} s'}; "
+                      f"{self.n_sessions} still listening)", file=sys.stderr, flush=True)
+            else:
+                live_sessions.append((session, clf))
+        if not live_sessions:
+            return due
+        hop = min(s.hop / s.sample_rate for s, _ in live_sessions)
+        room = max(1, int(PASS_SHARE * hop / max(self.chunk_seconds, 1e-3)))
+        for session, clf in sorted(live_sessions, key=lambda sc: (not sc[0].priority, sc[0].served_at)):
+            if not session.priority and room <= 0:
+                session.waiting = session.written_since(session.next_end)
+                continue
+            end = session.due()
+            if end is not None:
+                due.setdefault(clf, []).append((session, end))
+                session.served_at, session.waiting = now, False
+                room -= 1
+        return due
+
+    def n_listeners(self, *, priority: bool | None = None) -> int:
+        """Registered listeners (only the projector's, or only phones, with ``priority``)."""
+        with self._lock:
+            return sum(priority is None or s.priority == priority for s, _ in self._sessions.values())
+
+
+def classify_chunks(batch: list[tuple[LiveSession, int]], clf) -> list[LiveResult]:
+    """Classify the chunk of each ``(session, end)`` (``end``: a stream sample) with classifier ``clf``,
+    in one model pass for every listener: the same probabilities as one pass each, for less work."""
+    results, rows, chunks = [], [], []
+    for session, end in batch:
+        chunk = session.last(session.chunk, end)
+        level = level_dbfs(chunk)
+        results.append(LiveResult(end=end / session.sample_rate, probabilities=None, smoothed=None,
+                                  level_dbfs=level, computed_at=time.time()))
+        if level >= SILENCE_DBFS and len(chunk) == session.chunk:
+            rows.append(len(results) - 1)
+            chunks.append(chunk)
+    if chunks:
+        out = clf.predict_chunks(model_input(clf.info.features, np.stack(chunks), clf.device))
+        for j, i in enumerate(rows):
+            results[i] = replace(results[i], probabilities=out["probabilities"][j], novelty=float(out["novelty"][j]),
+                                 no_music=float(out["no_music"][j]), not_music=float(out["not_music"][j]),
+                                 snr_db=float(out["snr_db"][j]), tags=out["tags"][j] if "tags" in out else None)
+    return results
 
 
 def classify_chunk(session: LiveSession, clf, end: int) -> LiveResult:
-    """Classify the chunk of ``session`` ending at stream sample ``end`` with classifier ``clf``."""
-    chunk = session.last(session.chunk, end)
-    level = level_dbfs(chunk)
-    result = LiveResult(end=end / session.sample_rate, probabilities=None, smoothed=None, level_dbfs=level,
-                        computed_at=time.time())
-    if level < SILENCE_DBFS or len(chunk) < session.chunk:
-        return result
-    out = clf.predict_chunks(model_input(clf.info.features, chunk[None], clf.device))
-    return replace(result, probabilities=out["probabilities"][0], novelty=float(out["novelty"][0]),
-                   no_music=float(out["no_music"][0]), not_music=float(out["not_music"][0]),
-                   snr_db=float(out["snr_db"][0]), tags=out["tags"][0] if "tags" in out else None)
+    """Classify one listener's chunk ending at stream sample ``end`` (see :func:`classify_chunks`)."""
+    return classify_chunks([(session, end)], clf)[0]

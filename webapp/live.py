@@ -17,8 +17,8 @@ import numpy as np
 import soundfile as sf
 import streamlit as st
 
-from genre_model.live import (MAX_TAKE_MINUTES, NO_AUDIO_SECONDS, QUIET_DBFS, SILENCE_DBFS, LiveSession, LiveWorker,
-                              frame_to_mono)
+from genre_model.live import (MAX_TAKE_MINUTES, NO_AUDIO_SECONDS, PHONE_TAKE_MINUTES, QUIET_DBFS, SILENCE_DBFS,
+                              LiveSession, LiveWorker, frame_to_mono)
 from genre_model.plots import OKABE_ITO
 from genre_model.tags import hears_text
 from webapp import join
@@ -38,6 +38,10 @@ TRANSLATIONS = {
 }
 
 
+# Phones listening at once on a 2-core laptop (measured with python -m webapp.dev.live_bench, README).
+DEFAULT_MAX_LISTENERS = 16
+
+
 @st.cache_resource(show_spinner=False)
 def live_worker() -> LiveWorker:
     """The one inference thread of this server, shared by every listener."""
@@ -49,11 +53,36 @@ def rtc_configuration() -> dict:
     return {"iceServers": [{"urls": servers}] if servers else []}
 
 
-def _new_session(clf) -> LiveSession:
+def max_listeners() -> int:
+    """How many phones may listen at once (``GENRE_MAX_LISTENERS``); the projector's screen always may."""
+    return int(os.environ.get("GENRE_MAX_LISTENERS", DEFAULT_MAX_LISTENERS))
+
+
+def is_projector() -> bool:
+    """Whether this browser is the projector's: the laptop itself by default, or marked on the page."""
+    local = (st.context.ip_address or "127.0.0.1") in ("127.0.0.1", "::1", "localhost")
+    return st.toggle("This screen is the projector", value=local, key="live_projector",
+                     help="The projector's screen keeps its update rate when many phones listen; phones slow down "
+                          "first. On by default on the laptop running the app.")
+
+
+def room_is_full(priority: bool) -> bool:
+    return not priority and live_worker().n_listeners(priority=False) >= max_listeners()
+
+
+def _room_full_message() -> None:
+    n = live_worker().n_listeners(priority=False)
+    st.warning(f"The room is full ({n} listening). Record a clip with Record (browser) on the Classify page instead; "
+               "it works on every phone. Or try again in a minute.", icon=":material/group:")
+    st.button("Try again", key="live_try_again")
+
+
+def _new_session(clf, priority: bool) -> LiveSession:
     old = st.session_state.get("live_session")
     if old is not None:
         old.closed = True
-    session = LiveSession.for_model(clf)
+    session = LiveSession.for_model(clf, priority=priority,
+                                    max_minutes=MAX_TAKE_MINUTES if priority else PHONE_TAKE_MINUTES)
     st.session_state["live_session"] = session
     st.session_state["live_labels"] = clf.labels
     live_worker().register(session, clf)
@@ -133,6 +162,8 @@ def _show(session: LiveSession, labels: list[str], scale: float) -> None:
     note = (f"Last {session.chunk / session.sample_rate:.0f} s alone: "
             + (f"{labels[int(np.argmax(raw))]} {np.max(raw):.0%}" if raw is not None else "too quiet")
             + f" · heard {session.seconds:.0f} s · update {session.classified} · level {level:.0f} dBFS")
+    if session.waiting:
+        note += " · busy room: fewer updates for phones"
     if j.flags["unsure"]:
         note += " · unsure"
     if j.flags["unfamiliar"]:
@@ -173,18 +204,36 @@ def run() -> None:
             current.closed = True  # the worker stops processing it and says so in the log
 
     st_session_box = st.session_state.setdefault("live_box", [session])
-    try:
-        sink = create_audio_sink_track(on_frame, key="live-sink", on_ended=on_ended)
-        ctx = webrtc_streamer(key="live", mode=WebRtcMode.SENDONLY, sink_audio_track=sink,
-                              media_stream_constraints=MEDIA, rtc_configuration=rtc_configuration(),
-                              translations=TRANSLATIONS)
-        playing = bool(ctx.state.playing or ctx.state.signalling)
-    except Exception as exc:  # the third-party component cannot run here; the rest of the page still works
-        st.warning(f"Live listening is unavailable here ({type(exc).__name__}: {exc}). Use Record (browser) on the "
-                   "Classify page instead.")
-        playing = False
+    priority = is_projector()
+    listening = session is not None and not session.closed
+    refused = st.session_state.get("live_refused", False)  # Start was pressed as the room filled up
+    full = not listening and room_is_full(priority)
+    playing = False
+    if full and not refused:  # no stream at all: the room is full (what is on screen below stays)
+        _room_full_message()
+    else:
+        try:
+            sink = create_audio_sink_track(on_frame, key="live-sink", on_ended=on_ended)
+            ctx = webrtc_streamer(key="live", mode=WebRtcMode.SENDONLY, sink_audio_track=sink,
+                                  media_stream_constraints=MEDIA, rtc_configuration=rtc_configuration(),
+                                  translations=TRANSLATIONS, desired_playing_state=False if refused else None)
+            playing = bool(ctx.state.playing or ctx.state.signalling)
+            if refused:
+                _room_full_message()
+                if not playing:
+                    st.session_state.pop("live_refused")
+        except Exception as exc:  # the third-party component cannot run here; the rest of the page still works
+            st.warning(f"Live listening is unavailable here ({type(exc).__name__}: {exc}). Use Record (browser) on "
+                       "the Classify page instead.")
+    if playing and session is not None and not session.closed:
+        session.priority = priority  # the projector switch can change while listening
+    if playing and refused:
+        return
     if playing and (session is None or session.closed or st.session_state.get("live_model") != s.model):
-        session = _new_session(clf)
+        if room_is_full(priority):  # another phone took the last place since this page was drawn
+            st.session_state["live_refused"] = True
+            st.rerun()
+        session = _new_session(clf, priority)
         st_session_box[0] = session
         st.session_state["live_model"] = s.model
     if session is None:
@@ -195,7 +244,8 @@ def run() -> None:
     labels = st.session_state.get("live_labels", clf.labels)
 
     if playing:
-        @st.fragment(run_every=0.5)
+        # The projector redraws twice a second; a phone once (half the server's work per phone).
+        @st.fragment(run_every=0.5 if session.priority else 1.0)
         def live_display() -> None:
             _show(session, labels, s.scale)
         live_display()
@@ -206,7 +256,8 @@ def run() -> None:
         st.info("The stream stopped before any audio arrived. Press Start to listen again.")
         return
     _show(session, labels, s.scale)
-    kept = f"the last {MAX_TAKE_MINUTES:g} minutes of it" if session.truncated else "all of it"
+    kept = (f"the last {session.capacity / session.sample_rate / 60:g} minutes of it" if session.truncated
+            else "all of it")
     st.success(f"Stopped after {session.seconds:.0f} s; {kept} is kept.")
     if st.button("Open the take in Classify (timeline, chunks, spectrogram, label and save)", type="primary",
                  key="live_open"):

@@ -148,6 +148,10 @@ def _model_label(name: str) -> str:
 
 
 def settings() -> Settings:
+    """The sidebar settings of this run. A page opened by its own address (a bookmark of /live) can
+    run before the entry point has set them: then they are set here."""
+    if "settings" not in st.session_state:
+        st.session_state["settings"] = sidebar_settings()
     return st.session_state["settings"]
 
 
@@ -161,7 +165,14 @@ _DRAW_LOCK = threading.Lock()
 def _render(build: Callable[[], Figure]) -> bytes:
     with _DRAW_LOCK:
         buf = io.BytesIO()
-        build().savefig(buf, format="png", dpi=100)
+        fig = build()
+        try:
+            fig.savefig(buf, format="png", dpi=100)
+        finally:
+            # A figure is a web of reference cycles: left alone it waits for Python's rare full
+            # collection (the server turns Streamlit's per-run one off), holding its arrays (a long
+            # clip's spectrogram: tens of MB). Clearing it frees them now.
+            fig.clear()
     return buf.getvalue()
 
 

@@ -10,7 +10,11 @@ them different genres, steadily, after the Opus codec the browser sends them thr
 - updates per minute on screen, the server's CPU share, and its memory before Start, after the first
   minute of listening (the stream and the worker warmed up) and after ``--minutes`` (the Live page
   keeps at most 10 minutes of audio per listener: 19 MB at 16 kHz);
-- the same latency and CPU with ``--sessions`` listeners at once (4 by default).
+- the same latency and CPU with ``--sessions`` listeners at once (4 by default);
+- with ``--room 1 8 16 30``: a classroom of that many listeners (the projector's page and phones),
+  all pages in one browser; the server's CPU per added listener, updates per minute and latency for
+  the projector and the phones, memory per listener and after they all leave, and how fast one
+  phone beyond the listener cap is told the room is full.
 
 Needs Debian's chromium and playwright (requirements-dev.txt).
 """
@@ -62,9 +66,8 @@ def opus_round_trip(x: np.ndarray, sr: int = SR, bitrate: int = 32000) -> np.nda
 
 def _steady_genre(clf, x: np.ndarray, lo: float, hi: float) -> str | None:
     """The genre of every chunk of ``x`` between ``lo`` and ``hi`` seconds, chunked as the Live page
-    chunks (the model's chunk length, the page's hop), if they all agree."""
-    from webapp.live import HOP_SECONDS
-    genres = set(clf.predict(synth.wav_bytes(x[int(lo * SR):int(hi * SR)], SR), hop_seconds=HOP_SECONDS).chunk_genres)
+    chunks (the model's own chunk and hop), if they all agree."""
+    genres = set(clf.predict(synth.wav_bytes(x[int(lo * SR):int(hi * SR)], SR)).chunk_genres)
     return genres.pop() if len(genres) == 1 else None
 
 
@@ -176,6 +179,117 @@ def listen(n_sessions: int, minutes: float, mic: Path, genres: tuple[str, str]) 
     return out
 
 
+ROOM_ARGS = ["--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+             "--disable-backgrounding-occluded-windows", "--autoplay-policy=no-user-gesture-required"]
+
+
+def _open_live(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("text=What genre is this?", timeout=180_000)
+    page.get_by_role("link", name="Live").click()
+    page.wait_for_selector("h1:has-text('Live')", timeout=180_000)
+
+
+def _phone(page) -> None:
+    """Mark a page as a phone: switch off "This screen is the projector" (on for the laptop itself)."""
+    switch = page.locator("[data-testid=stCheckbox]").filter(has_text="This screen is the projector")
+    for _ in range(5):
+        if not switch.locator("input").is_checked():
+            return
+        switch.get_by_text("This screen is the projector").click()
+        page.wait_for_timeout(1500)
+    raise RuntimeError("could not mark a page as a phone")
+
+
+def room(n_phones: int, minutes: float, mic: Path, genres: tuple[str, str], *, cap: int) -> dict:
+    """The projector's page and ``n_phones`` phone pages, all in ONE headless Chromium (cheap: one
+    browser process, pages kept rendering as phones would), listening for ``minutes``; then one more
+    phone beyond ``cap``, then everyone leaves. The server's own CPU and memory are read from /proc."""
+    from playwright.sync_api import sync_playwright
+
+    from webapp.dev.serve import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app
+    tmp = Path(tempfile.mkdtemp())
+    log = tmp / "app.log"
+    url, proc = start_app({**os.environ, "GENRE_COLLECTION": str(tmp / "c.sqlite"), "GENRE_MAX_LISTENERS": str(cap),
+                           "GENRE_MODELS_DIR": str(tmp / "models")}, log)
+    out: dict = {"phones": n_phones, "cap": cap}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS + ROOM_ARGS + [
+                "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={mic}"])
+            ctx = browser.new_context(viewport={"width": 1000, "height": 800})
+            ctx.grant_permissions(["microphone"], origin=url)
+            pages = []
+            for i in range(n_phones + 1):
+                page = ctx.new_page()
+                _open_live(page, url)
+                if i:
+                    _phone(page)
+                pages.append(page)
+            rss_start = rss_mb(proc.pid)
+            for page in pages:
+                page.frame_locator('iframe[title*="streamlit_webrtc"]').get_by_role(
+                    "button", name="Start listening").click()
+            deadline = time.time() + 120
+            while len(_first_frames(log)) < len(pages) and time.time() < deadline:
+                time.sleep(0.2)
+            starts = _first_frames(log)[-len(pages):]
+            time.sleep(10)  # every stream and its worker pass settled
+            cpu0, wall0 = _cpu_seconds(proc.pid), time.time()
+            updates0 = [_update_count(pg) for pg in pages]
+            shown: list[list[tuple[float, str]]] = [[] for _ in pages]
+            end = time.time() + minutes * 60
+            while time.time() < end:
+                for i, page in enumerate(pages[:4]):  # the projector and three phones are watched closely
+                    shown[i].append((time.time(), _verdict(page)))
+                time.sleep(0.3)
+            out["server_cpu_share"] = round((_cpu_seconds(proc.pid) - cpu0) / (time.time() - wall0), 3)
+            per_minute = [(_update_count(pg) - u0) / minutes for pg, u0 in zip(pages, updates0)]
+            out["projector_updates_per_minute"] = round(per_minute[0], 1)
+            out["phone_updates_per_minute"] = round(float(np.mean(per_minute[1:])), 1) if n_phones else None
+            lat = [_latencies(st, tr, genres) for st, tr in zip(starts[:4], shown[:4])]
+            out["projector_latency_s"] = lat[0]
+            out["phone_latency_s"] = sorted(x for l in lat[1:] for x in l)
+            out["rss_start_mb"], out["rss_listening_mb"] = round(rss_start), round(rss_mb(proc.pid))
+            extra = ctx.new_page()  # one phone more than the room holds
+            _open_live(extra, url)
+            asked = time.time()
+            _phone(extra)
+            extra.wait_for_selector("text=/The room is full/", timeout=60_000)
+            out["cap_plus_one_message_s"] = round(time.time() - asked, 2)
+            for page in pages + [extra]:
+                page.close()
+            deadline = time.time() + 60
+            while "still listening" in log.read_text(errors="replace") and time.time() < deadline:
+                if log.read_text(errors="replace").rstrip().endswith("(0 still listening)"):
+                    break
+                time.sleep(0.5)
+            time.sleep(45)  # closed tabs' sessions are released 30 s after their connection drops
+            out["rss_after_leaving_mb"] = round(rss_mb(proc.pid))
+            browser.close()
+    finally:
+        stop_app(proc)
+    return out
+
+
+def _room_summary(r: dict, one: dict | None) -> str:
+    n = r["phones"] + 1
+    per = (f"; {(r['server_cpu_share'] - one['server_cpu_share']) / (n - 1):.1%} of one core per added listener"
+           if one and n > 1 else "")
+    lat, phone_lat = r["projector_latency_s"], r["phone_latency_s"]
+    phone_text = f"median {np.median(phone_lat):.2f} s" if phone_lat else "-"
+    return (f"{n} listeners (projector + {r['phones']} phones): server CPU {r['server_cpu_share']:.0%} of one core{per}; "
+            f"projector {r['projector_updates_per_minute']} updates/min, latency "
+            f"{(f'median {np.median(lat):.2f} s, max {max(lat):.2f} s' if lat else 'no change seen')}; phones "
+            f"{r['phone_updates_per_minute']} updates/min, latency "
+            f"{phone_text}; server memory "
+            f"{r['rss_start_mb']} -> {r['rss_listening_mb']} MB listening "
+            f"({(r['rss_listening_mb'] - r['rss_start_mb']) / n:.1f} MB per listener) -> {r['rss_after_leaving_mb']} MB "
+            f"after everyone left; listener cap {r['cap']}: one more phone told 'room is full' after "
+            f"{r['cap_plus_one_message_s']} s")
+
+
 def _latencies(start: float, trace: list[tuple[float, str]], genres: tuple[str, str]) -> list[float]:
     """For every change of segment in the looped file, the time until the screen shows its genre."""
     out = []
@@ -206,11 +320,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--minutes", type=float, default=10.0, help="listening time of the single session (10)")
     p.add_argument("--sessions", type=int, default=4, help="listeners at once in the second run (4)")
     p.add_argument("--multi-minutes", type=float, default=2.0, help="listening time of the multi-session run (2)")
+    p.add_argument("--room", type=int, nargs="*", default=None,
+                   help="instead: a classroom of N listeners each (e.g. --room 1 8 16 30), all pages in one browser, "
+                        "the first the projector, the others phones")
     args = p.parse_args(argv)
     a, b, ga, gb = _segments()
     mic = Path(tempfile.mkdtemp()) / "mic.wav"
     sf.write(mic, np.concatenate([a, b]), SR, subtype="PCM_16")
     print(f"segments: A heard as {ga}, B as {gb}; the fake microphone loops A+B ({2 * SEGMENT:g} s)", flush=True)
+    if args.room:
+        one = None
+        for n in args.room:
+            r = room(n - 1, args.multi_minutes, mic, (ga, gb), cap=n - 1)
+            one = one or (r if n == 1 else None)
+            print(_room_summary(r, one), flush=True)
+        return 0
     print(_summary(listen(1, args.minutes, mic, (ga, gb))), flush=True)
     if args.sessions > 1:
         print(_summary(listen(args.sessions, args.multi_minutes, mic, (ga, gb))), flush=True)
