@@ -39,6 +39,9 @@ IDLE_SECONDS = 8.0        # no frame for this long (a closed tab, lost Wi-Fi, a 
 NEVER_HEARD_SECONDS = 60.0  # started, and no frame ever arrived: forgotten (connecting can be slow)
 PHONE_TAKE_MINUTES = 2.0  # a phone listener keeps this much of its take (3.8 MB); the projector 10 minutes
 PASS_SHARE = 0.7          # a pass of the worker classifies at most this share of a hop's worth of chunks
+PHONE_EVERY_HOPS = 2      # a phone gets a new verdict every 2 hops (3 s): half the model's work per phone
+TRIM_AFTER_SECONDS = 45.0  # after the last listener left (and Streamlit released its session, 30 s):
+                           # hand freed memory back to the system
 
 
 @dataclass
@@ -179,7 +182,7 @@ class LiveSession:
         behind = (written - self.next_end) // self.hop
         self.dropped += int(behind)
         end = self.next_end + behind * self.hop
-        self.next_end = end + self.hop
+        self.next_end = end + self.hop * (1 if self.priority else PHONE_EVERY_HOPS)
         return int(end)
 
     def written_since(self, sample: int) -> bool:
@@ -222,6 +225,7 @@ class LiveWorker:
         self._stop = threading.Event()
         self.busy_seconds = 0.0
         self.chunk_seconds = 0.05  # measured cost of classifying one chunk (smoothed)
+        self._trim_at: float | None = -1.0  # no listener yet: nothing to give back
         self._thread.start()
 
     def register(self, session: LiveSession, classifier) -> None:
@@ -253,6 +257,19 @@ class LiveWorker:
                 self.chunk_seconds = 0.7 * self.chunk_seconds + 0.3 * spent / len(batch)
             if not due:
                 self._stop.wait(self._poll)
+                self._trim_when_empty()
+
+    def _trim_when_empty(self) -> None:
+        """When nobody has listened for a while, return the memory the listeners' streams, buffers
+        and sessions freed to the system (glibc keeps freed memory for reuse otherwise)."""
+        now = time.time()
+        if self.n_sessions:
+            self._trim_at = None
+        elif self._trim_at is None:
+            self._trim_at = now + TRIM_AFTER_SECONDS
+        elif now > self._trim_at > 0:
+            self._trim_at = -1.0  # once per empty room
+            release_memory()
 
     def _due_chunks(self, now: float) -> dict:
         """{classifier: [(session, end), ...]} for this pass: the projector's listener whenever its
@@ -292,6 +309,17 @@ class LiveWorker:
         """Registered listeners (only the projector's, or only phones, with ``priority``)."""
         with self._lock:
             return sum(priority is None or s.priority == priority for s, _ in self._sessions.values())
+
+
+def release_memory() -> None:
+    """Collect garbage, then ask glibc to return freed heap memory to the system (Linux only)."""
+    import ctypes
+    import gc
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to ask
+        pass
 
 
 def classify_chunks(batch: list[tuple[LiveSession, int]], clf) -> list[LiveResult]:

@@ -35,7 +35,7 @@ def test_frames_are_mixed_to_mono_float():
 
 
 def test_a_chunk_is_due_every_hop_and_stale_chunks_are_dropped():
-    s = LiveSession(SR, chunk_seconds=3.0, hop_seconds=1.5)
+    s = LiveSession(SR, chunk_seconds=3.0, hop_seconds=1.5, priority=True)  # the projector's listener
     _push(s, 2.0)
     assert s.due() is None  # not a whole chunk yet
     _push(s, 1.05)  # (the resampler holds back a few milliseconds)
@@ -47,6 +47,16 @@ def test_a_chunk_is_due_every_hop_and_stale_chunks_are_dropped():
     assert s.due() is None
     chunk = s.last(s.chunk, end)
     assert len(chunk) == 3 * SR and np.isfinite(chunk).all()
+
+
+def test_a_phone_gets_a_chunk_every_other_hop():
+    phone = LiveSession(SR, chunk_seconds=3.0, hop_seconds=1.5)
+    _push(phone, 3.05)
+    assert phone.due() == 3 * SR
+    _push(phone, 1.5)
+    assert phone.due() is None  # the projector's next hop; a phone waits one more
+    _push(phone, 1.5)
+    assert phone.due() == 6 * SR and phone.dropped == 0
 
 
 def test_smoothing_follows_the_music_without_flicker():
