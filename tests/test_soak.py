@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from tests.browser_support import CHROMIUM
 from tests.conftest import ROOT
 from tests.figures import FIGURES
 
@@ -55,3 +56,25 @@ def test_memory_stays_flat_over_many_classifications(tmp_path):
                    f"peak {r['peak']:.0f} MB; model loads {r['loads']}")
     assert r["loads"] == 1
     assert growth < 50
+
+
+BROWSER_MINUTES = float(os.environ.get("BROWSER_SOAK_MINUTES", "2"))
+LIMIT_MB = 700
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium)")
+def test_a_classroom_session_in_a_real_browser_stays_under_the_memory_limit():
+    """Mixed use in headless Chromium (uploads, some minutes long, recordings, Live, every page, new
+    tabs) for BROWSER_SOAK_MINUTES (2 in the normal run; 30 in the long run, see the README): the
+    server stays under 700 MB."""
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
+    proc = subprocess.run([sys.executable, "-m", "webapp.dev.soak", "--minutes", str(BROWSER_MINUTES)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=int(BROWSER_MINUTES * 60) + 1800)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    FIGURES.append(f"browser soak: {r['minutes']} min, {r['rounds']} rounds of mixed use ({r['failed_rounds']} with a "
+                   f"step that did not show in time); server {r['after_first_round_mb']} MB after the first round, "
+                   f"peak {r['peak_mb']} MB, end {r['end_mb']} MB")
+    assert r["rounds"] >= 2 and r["failed_rounds"] <= r["rounds"] // 3
+    assert r["peak_mb"] < LIMIT_MB
