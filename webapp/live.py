@@ -38,8 +38,9 @@ TRANSLATIONS = {
 }
 
 
-# Phones listening at once on a 2-core laptop (measured with python -m webapp.dev.live_bench, README).
-DEFAULT_MAX_LISTENERS = 16
+# Phones listening at once on a 2-core laptop: with the projector, about 0.9 of one core (measured with
+# python -m webapp.dev.live_bench --room, README), the other core left to the laptop and its browser.
+DEFAULT_MAX_LISTENERS = 10
 
 
 @st.cache_resource(show_spinner=False)
