@@ -27,6 +27,7 @@ import soxr
 
 from .features import model_input
 from .judgement import Evidence, Judgement, Rules, assess
+from .memory import release_memory
 from .tags import top_tags
 
 MAX_TAKE_MINUTES = 10.0
@@ -309,17 +310,6 @@ class LiveWorker:
         """Registered listeners (only the projector's, or only phones, with ``priority``)."""
         with self._lock:
             return sum(priority is None or s.priority == priority for s, _ in self._sessions.values())
-
-
-def release_memory() -> None:
-    """Collect garbage, then ask glibc to return freed heap memory to the system (Linux only)."""
-    import ctypes
-    import gc
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to ask
-        pass
 
 
 def classify_chunks(batch: list[tuple[LiveSession, int]], clf) -> list[LiveResult]:
