@@ -17,7 +17,7 @@ from tests.conftest import ROOT
 from tests.figures import FIGURES
 
 CLIPS = int(os.environ.get("SOAK_CLIPS", "200"))
-WARMUP = 30  # by then every bounded cache (audio, predictions, 96 figure PNGs) is full
+WARMUP = 30  # by then every bounded cache (audio, predictions, 48 figure PNGs) is full
 
 SOAK = """
 import json, os, sys, time

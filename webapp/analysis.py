@@ -16,7 +16,7 @@ import soundfile as sf
 from genre_model.audio import AudioClip
 from genre_model.predict import Classifier, Prediction
 
-_AUDIO_BUDGET_BYTES = 64 * 1024 * 1024  # decoded audio kept across reruns and sessions (~17 min at 16 kHz)
+_AUDIO_BUDGET_BYTES = 32 * 1024 * 1024  # decoded audio kept across reruns and sessions (~8 min at 16 kHz)
 
 
 @dataclass

@@ -192,6 +192,6 @@ def show_cached(key: tuple, build: Callable[[], Figure]) -> None:
         png = _render(build)
         with _PNG_LOCK:
             _PNG_CACHE[key] = png
-            while len(_PNG_CACHE) > 96:
+            while len(_PNG_CACHE) > 48:
                 _PNG_CACHE.popitem(last=False)
     st.image(png)
