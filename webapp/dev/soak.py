@@ -77,6 +77,7 @@ def _round(page, i: int, tmp: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--minutes", type=float, default=30.0)
+    p.add_argument("--rounds", type=int, default=0, help="stop after this many rounds (0: only the time limit)")
     p.add_argument("--new-tab-every", type=int, default=3, help="rounds per browser tab (session)")
     args = p.parse_args(argv)
     from playwright.sync_api import sync_playwright
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
                 f"--use-file-for-fake-audio-capture={mic}"])
             page = None
-            while time.time() - started < args.minutes * 60:
+            while time.time() - started < args.minutes * 60 and not (args.rounds and rounds >= args.rounds):
                 if rounds % args.new_tab_every == 0:
                     if page is not None:
                         page.context.close()
