@@ -67,8 +67,8 @@ def test_memory_stays_flat_over_many_classifications(tmp_path):
 BROWSER_MINUTES = float(os.environ.get("BROWSER_SOAK_MINUTES", "0"))
 BROWSER_ROUNDS = 0 if BROWSER_MINUTES else 4
 # The aim is 700 MB (#17); measured 640-736 MB in 4 rounds, 700-800 MB (a peak of 954) over 30 minutes.
-# This guards against the old growth (995 MB within 5 minutes) coming back.
-LIMIT_MB = 850
+# This guards against the old growth (995 MB within 5 minutes) coming back; a CI-like run peaked at 795 MB.
+LIMIT_MB = 900
 
 
 @pytest.mark.slow
