@@ -239,8 +239,7 @@ class LiveWorker:
 
     @property
     def n_sessions(self) -> int:
-        with self._lock:
-            return len(self._sessions)
+        return self.n_listeners()
 
     def stop(self) -> None:
         self._stop.set()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from webapp.dev.serve import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, start_app, stop_app
+from webapp.dev.serve import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, open_live, start_app, stop_app
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "ROOT", "free_port", "start_app", "stop_app", "start_test_app", "server"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "ROOT", "free_port", "open_live", "start_app", "stop_app", "start_test_app", "server"]
 
 
 def start_test_app(tmp: Path, *extra: str) -> tuple[str, subprocess.Popen]:

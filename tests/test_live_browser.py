@@ -16,7 +16,7 @@ import pytest
 import soundfile as sf
 
 from genre_model import synth
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, stop_app
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, free_port, open_live, start_app, stop_app
 from tests.conftest import ROOT
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)")
@@ -50,13 +50,6 @@ def _launch(p, mic: Path | None, *extra: str):
     return p.chromium.launch(executable_path=CHROMIUM, args=args)
 
 
-def _open_live(page, url: str) -> None:
-    page.goto(url)
-    page.wait_for_selector("text=What genre is this?", timeout=90_000)
-    page.get_by_role("link", name="Live").click()
-    page.wait_for_selector("h1:has-text('Live: what is playing now?')", timeout=60_000)
-
-
 def _start(page) -> None:
     frame = page.frame_locator('iframe[title*="streamlit_webrtc"]')
     frame.get_by_role("button", name="Start listening").click()
@@ -74,7 +67,7 @@ def test_live_listens_updates_and_the_take_opens_in_classify(server, music_file)
         ctx = browser.new_context(viewport={"width": 1400, "height": 1100})
         ctx.grant_permissions(["microphone"], origin=url)
         page = ctx.new_page()
-        _open_live(page, url)
+        open_live(page, url)
         _start(page)
         page.wait_for_selector("text=/heard \\d+ s/", timeout=60_000)
         first = page.locator("text=/heard \\d+ s/").first.inner_text()
@@ -100,7 +93,7 @@ def test_a_blocked_microphone_gets_a_clear_message(server):
     with playwright.sync_playwright() as p:
         browser = _launch(p, None, "--use-fake-device-for-media-stream", "--deny-permission-prompts")
         page = browser.new_context().new_page()
-        _open_live(page, url)
+        open_live(page, url)
         _start(page)
         frame = page.frame_locator('iframe[title*="streamlit_webrtc"]')
         frame.locator("text=/NotAllowedError/").wait_for(timeout=30_000)  # the component's own words ...
@@ -116,7 +109,7 @@ def test_a_closed_tab_stops_the_processing(server, music_file):
         ctx = browser.new_context()
         ctx.grant_permissions(["microphone"], origin=url)
         page = ctx.new_page()
-        _open_live(page, url)
+        open_live(page, url)
         _start(page)
         page.wait_for_selector("text=/heard \\d+ s/", timeout=60_000)
         before = log.read_text(errors="replace").count("live: listener ended")

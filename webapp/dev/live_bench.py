@@ -183,13 +183,6 @@ ROOM_ARGS = ["--disable-background-timer-throttling", "--disable-renderer-backgr
              "--disable-backgrounding-occluded-windows", "--autoplay-policy=no-user-gesture-required"]
 
 
-def _open_live(page, url: str) -> None:
-    page.goto(url)
-    page.wait_for_selector("text=What genre is this?", timeout=180_000)
-    page.get_by_role("link", name="Live").click()
-    page.wait_for_selector("h1:has-text('Live')", timeout=180_000)
-
-
 def _phone(page) -> None:
     """Mark a page as a phone: switch off "This screen is the projector" (on for the laptop itself)."""
     switch = page.locator("[data-testid=stCheckbox]").filter(has_text="This screen is the projector")
@@ -207,7 +200,7 @@ def room(n_phones: int, minutes: float, mic: Path, genres: tuple[str, str], *, c
     phone beyond ``cap``, then everyone leaves. The server's own CPU and memory are read from /proc."""
     from playwright.sync_api import sync_playwright
 
-    from webapp.dev.serve import CHROMIUM, CHROMIUM_ARGS, start_app, stop_app
+    from webapp.dev.serve import CHROMIUM, CHROMIUM_ARGS, open_live, start_app, stop_app
     tmp = Path(tempfile.mkdtemp())
     log = tmp / "app.log"
     url, proc = start_app({**os.environ, "GENRE_COLLECTION": str(tmp / "c.sqlite"), "GENRE_MAX_LISTENERS": str(cap),
@@ -223,7 +216,7 @@ def room(n_phones: int, minutes: float, mic: Path, genres: tuple[str, str], *, c
             pages = []
             for i in range(n_phones + 1):
                 page = ctx.new_page()
-                _open_live(page, url)
+                open_live(page, url, timeout_ms=180_000)
                 if i:
                     _phone(page)
                 pages.append(page)
@@ -253,7 +246,7 @@ def room(n_phones: int, minutes: float, mic: Path, genres: tuple[str, str], *, c
             out["phone_latency_s"] = sorted(x for l in lat[1:] for x in l)
             out["rss_start_mb"], out["rss_listening_mb"] = round(rss_start), round(rss_mb(proc.pid))
             extra = ctx.new_page()  # one phone more than the room holds
-            _open_live(extra, url)
+            open_live(extra, url, timeout_ms=180_000)
             out["phones_listening"] = len(re.findall(r"live: first frame", log.read_text(errors="replace"))) - 1
             asked = time.time()
             _phone(extra)

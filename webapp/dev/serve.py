@@ -51,3 +51,11 @@ def stop_app(proc: subprocess.Popen) -> None:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+def open_live(page, url: str, *, timeout_ms: int = 90_000) -> None:
+    """Open the app in ``page`` (a Playwright page) and go to its Live page by the top navigation."""
+    page.goto(url)
+    page.wait_for_selector("text=What genre is this?", timeout=timeout_ms)
+    page.get_by_role("link", name="Live").click()
+    page.wait_for_selector("h1:has-text('Live: what is playing now?')", timeout=timeout_ms)
